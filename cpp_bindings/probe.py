@@ -128,26 +128,35 @@ def _first_error(stderr: str) -> str:
 def _blame(unit: _Unit, stderr: str) -> dict:
     """Map diagnostics to config indices: index -> the first error message seen for it."""
     blamed: dict = {}
-    lines = stderr.splitlines()
-    # g++/nvcc print an instantiation chain; the first line in a probe file belongs to the config.
+
+    def owner_of(line: str):
+        m = _DIAG_LINE.search(line)
+        if not m:
+            return None
+        lineno = int(m.group(2))
+        for idx, (lo, hi) in unit.ranges.items():
+            if lo <= lineno <= hi:
+                return idx
+        return None
+
+    # An error belongs to the config whose namespace it points into: the error line itself, else the
+    # nearest "required from here" (or other non-note) line of its instantiation chain above it.
     block: list = []
-    for line in lines + ["__END__"]:
-        block.append(line)
-        if "error" in line.lower() or line == "__END__":
-            owner = None
-            for b in block:
-                m = _DIAG_LINE.search(b)
-                if m:
-                    lineno = int(m.group(2))
-                    for idx, (lo, hi) in unit.ranges.items():
-                        if lo <= lineno <= hi:
-                            owner = idx
-                            break
-                if owner is not None:
-                    break
+    for line in stderr.splitlines():
+        if " error" in line or line.startswith("error"):
+            owner = owner_of(line)
+            if owner is None:
+                for prev in reversed(block):
+                    if "note:" in prev:
+                        continue
+                    owner = owner_of(prev)
+                    if owner is not None:
+                        break
             if owner is not None and owner not in blamed:
-                blamed[owner] = _first_error("\n".join(block))
+                blamed[owner] = _first_error("\n".join(block + [line]))
             block = []
+        else:
+            block.append(line)
     return blamed
 
 

@@ -394,7 +394,7 @@ _EPI_SCHEDULE_INFO = {
     EpilogueSchedule.PTR_ARRAY_TMA: _EpiScheduleInfo(_S90, warp_groups=1, pingpong_tile=True),
     EpilogueSchedule.PTR_ARRAY_TMA_COOPERATIVE: _EpiScheduleInfo((Arch.SM90, Arch.SM120)),
     EpilogueSchedule.PTR_ARRAY_TMA_PINGPONG: _EpiScheduleInfo((Arch.SM90, Arch.SM120), pingpong_tile=True),
-    EpilogueSchedule.PTR_ARRAY_NO_SMEM: _EpiScheduleInfo((Arch.SM90, Arch.SM120), no_smem=True),
+    EpilogueSchedule.PTR_ARRAY_NO_SMEM: _EpiScheduleInfo(_S90, no_smem=True),
     EpilogueSchedule.TMA: _EpiScheduleInfo(_S120),
     EpilogueSchedule.TMA_COOPERATIVE: _EpiScheduleInfo(_S120),
     EpilogueSchedule.PTR_ARRAY_TMA_1SM: _EpiScheduleInfo(_S100),
@@ -759,6 +759,9 @@ class KernelConfig:
         """A short procedural name, e.g. ``sm120_nvfp4_128x128x128_c1x1x1_coop_tma_auto_bf16``."""
         sched = self.kernel_schedule
         sched_txt = "auto" if sched is KernelSchedule.AUTO else ("pp" if sched.is_pingpong else "co")
+        if "BlockScaled" in sched.value or "Blockwise" in sched.value or "FastAccum" in sched.value:
+            sched_txt += {"B": "bs", "F": "fa"}["BlockScaled" in sched.value and "B" or
+                                                  "Blockwise" in sched.value and "B" or "F"]
         if sched.info.two_sm:
             sched_txt += "2sm"
         epi = self.epilogue_schedule

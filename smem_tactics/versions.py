@@ -105,10 +105,27 @@ SM120_SFB_PADDED = _delta(
     "SM120 block-scaled SFB shared memory is laid out for max(N, 128) columns.",
 )
 
+SM120_SF_K_ATOM = _delta(
+    "sm120_sf_k_atom", "4.5.0",
+    "SM120 block-scaled tiles need K >= 4 x the SF vector size (a whole scale-factor atom); smaller K no longer "
+    "compiles instead of silently getting degenerate scale-factor smem.",
+)
+SM120_N_DIVISIBILITY = _delta(
+    "sm120_n_divisibility", "4.5.0",
+    "SM120 block-scaled tiles with N > 128 need N to be a multiple of 128 (SFB is tiled in 128-column atoms).",
+)
+SM120_SMALL_N = _delta(
+    "sm120_small_n", "4.6.0",
+    "SM120 block-scaled tiles may have N down to 8, with epilogue tiles narrowed to match.",
+)
+
 DELTAS: tuple[Delta, ...] = (
     SM100_ASYNC_TENSORMAP,
     BLOCKSCALED_STAGE_PIPELINE_128,
     SM120_REDUCED_CAPACITY,
     SM120_MXF8F6F4_PTRARRAY_SCHEDULE,
     SM120_SFB_PADDED,
+    SM120_SF_K_ATOM,
+    SM120_N_DIVISIBILITY,
+    SM120_SMALL_N,
 )

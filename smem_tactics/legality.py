@@ -1,0 +1,171 @@
+"""Which configurations CUTLASS accepts: its ``static_assert``s and missing specializations, as data.
+
+Each :class:`Rule` names the field at fault, says why in plain words and quotes CUTLASS's own message
+(or the missing specialization) so a user can match it to a compiler error. Rules that changed
+between releases test ``cfg.cutlass``. :func:`violations` lists every rule a config breaks;
+:func:`ensure_supported` raises the first as :class:`~smem_tactics.errors.UnsupportedConfigError`.
+
+The stage-count rule (at least 2 stages) depends on the resolved stage count and lives in
+:func:`smem_tactics.footprint.resolve_stages`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .config import Arch, DType, EpilogueSchedule, FusionOp, KernelConfig, KernelSchedule, Kind, Layout, Mode
+from .errors import UnsupportedConfigError
+from .layout.resolve import resolve_schedules
+from .layout.mainloop import uses_mxf8f6f4
+from .versions import SM120_MXF8F6F4_PTRARRAY_SCHEDULE, SM120_N_DIVISIBILITY, SM120_SF_K_ATOM, SM120_SMALL_N
+
+KS, ES = KernelSchedule, EpilogueSchedule
+
+_SM90_OPERANDS = (DType.BF16, DType.F16, DType.F32, DType.E4M3, DType.E5M2)
+
+
+@dataclass(frozen=True)
+class Rule:
+    field: str
+    reason: str
+    cutlass_message: str
+    broken: Callable[[KernelConfig], bool]
+
+
+def _sm12x(cfg: KernelConfig) -> bool:
+    return cfg.arch.family is Arch.SM120
+
+
+def _sm90(cfg: KernelConfig) -> bool:
+    return cfg.arch.family is Arch.SM90
+
+
+def _sm100(cfg: KernelConfig) -> bool:
+    return cfg.arch.family is Arch.SM100
+
+
+def _ks(cfg: KernelConfig) -> KernelSchedule:
+    return resolve_schedules(cfg)[0]
+
+
+def _es(cfg: KernelConfig) -> EpilogueSchedule:
+    return resolve_schedules(cfg)[1]
+
+
+RULES: tuple = (
+    # -- what each arch builds ------------------------------------------------------------------
+    Rule("kernel_schedule", "this kernel schedule does not exist for this arch / kernel kind",
+         "no CollectiveBuilder specialization matches",
+         lambda c: c.arch.family not in c.kernel_schedule.info.archs or c.kind not in c.kernel_schedule.info.kinds),
+    Rule("epilogue_schedule", "this epilogue schedule does not exist for this arch",
+         "no epilogue CollectiveBuilder specialization matches",
+         lambda c: c.arch.family not in c.epilogue_schedule.info.archs),
+    Rule("kind", "block-scaled kernels need block-scaled operand types (nvfp4, mxfp4, mxfp6_*, mxfp8_*) for A and B",
+         "Incorrect input types",
+         lambda c: (c.kind is Kind.BLOCK_SCALED) != (c.a.is_block_scaled and c.b.is_block_scaled)
+         or (c.kind is not Kind.BLOCK_SCALED and (c.a.is_block_scaled or c.b.is_block_scaled))),
+    Rule("b", "A and B scale factors must have the same type and vector size (nvfp4 pairs only with nvfp4)",
+         "Scale factor types for A and B must be the same.",
+         lambda c: c.kind is Kind.BLOCK_SCALED and (c.a is DType.NVFP4) != (c.b is DType.NVFP4)),
+    Rule("kind", "FP8 blockwise scaling needs FP8 (e4m3/e5m2) operands and a scale_granularity",
+         "FP8 scaling granularity must evenly divide tile shape",
+         lambda c: c.kind is Kind.BLOCKWISE and (not (c.a.is_fp8 and c.b.is_fp8) or c.scale_granularity is None)),
+    Rule("scale_granularity", "scale_granularity only applies to FP8 blockwise kernels", "",
+         lambda c: c.kind is not Kind.BLOCKWISE and c.scale_granularity is not None),
+    Rule("a", "SM90 grouped GEMM operands are bf16, f16, f32 (tf32) or FP8; A and B must be the same type, or "
+              "both FP8", "no GMMA operation for this operand pair",
+         lambda c: _sm90(c) and c.kind is Kind.DENSE and (
+             c.a not in _SM90_OPERANDS or c.b not in _SM90_OPERANDS
+             or (c.a != c.b and not (c.a.is_fp8 and c.b.is_fp8)))),
+    Rule("kernel_schedule", "FP8FastAccum schedules need FP8 operands", "no CollectiveBuilder specialization matches",
+         lambda c: _sm90(c) and _ks(c) in (KS.PTR_ARRAY_COOPERATIVE_FP8_FAST_ACCUM, KS.PTR_ARRAY_PINGPONG_FP8_FAST_ACCUM)
+         and not (c.a.is_fp8 and c.b.is_fp8)),
+    Rule("kind", "SM120/SM121 have no dense (non-scaled) grouped GEMM in CUTLASS's 3.x builders: the SM120 dense "
+                 "builder supports F8F6F4 only and rejects PtrArray; use block-scaled (MXFP8/NVFP4) or FP8 blockwise",
+         "SM120 dense builder: no PtrArray specialization",
+         lambda c: _sm12x(c) and c.kind is Kind.DENSE),
+    Rule("mode", "SM120/SM121 builders only build grouped kernels from pointer strides; ptr-array batched GEMM "
+                 "with plain strides builds a non-array kernel", "no ptr-array kernel for non-pointer strides",
+         lambda c: _sm12x(c) and c.mode is Mode.PTR_ARRAY),
+    # -- cluster ---------------------------------------------------------------------------------
+    Rule("cluster", "SM120/SM121 support only a 1x1x1 cluster", "no programmatic multicast on this arch",
+         lambda c: _sm12x(c) and c.cluster != (1, 1, 1)),
+    Rule("cluster", "the cluster K extent must be 1", "Cluster K must be 1",
+         lambda c: c.cluster[2] != 1),
+    Rule("cluster", "2-SM schedules need an even cluster M", "schedule + cluster mismatch",
+         lambda c: _sm100(c) and _ks(c).info.two_sm and c.cluster[0] % 2),
+    Rule("epilogue_schedule", "the epilogue's 1-SM / 2-SM flavour must match the kernel schedule",
+         "unsupported schedule",
+         lambda c: _sm100(c) and _ks(c).info.two_sm != _es(c).info.two_sm),
+    # -- SM120 block-scaled tiles ---------------------------------------------------------------------
+    Rule("tile", "SM120 block-scaled tiles need M to be a multiple of 128 (one scale-factor atom covers 128 rows)",
+         "SmemLayoutAtom must evenly divide tile shape",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[0] % 128),
+    Rule("tile", "SM120 block-scaled tiles need N >= 32 (N >= 8 from CUTLASS 4.6)", "Invalid tile shape N.",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] < 32 and not c.cutlass.has(SM120_SMALL_N)),
+    Rule("tile", "SM120 block-scaled tiles need N >= 8", "Invalid tile shape N.",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] < 8),
+    Rule("tile", "from CUTLASS 4.5, SM120 block-scaled tiles need K >= 4 x the scale-factor vector size (128 for MX "
+                 "types, 64 for NVFP4)", "'value' is not a member of 'bool'",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[2] < 4 * c.a.sf_vector
+         and c.cutlass.has(SM120_SF_K_ATOM)),
+    Rule("tile", "from CUTLASS 4.5, SM120 block-scaled tiles with N > 128 need N to be a multiple of 128",
+         "Shape Divisibility Condition",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] > 128 and c.tile[1] % 128
+         and c.cutlass.has(SM120_N_DIVISIBILITY)),
+    Rule("kernel_schedule",
+         "the ...BlockScaledSm120 ptr-array schedules are kernel tags, not builder schedules: the collective builder "
+         "rejects them; use auto or KernelPtrArrayTmaWarpSpecialized{Cooperative,Pingpong}",
+         "Incorrect Kernel Schedule Policy for F4 type inputs. / Incorrect SfVectorSize for MX_F4F6F8 is deduced.",
+         lambda c: c.kernel_schedule in (KS.PTR_ARRAY_COOPERATIVE_BLOCK_SCALED_SM120,
+                                         KS.PTR_ARRAY_PINGPONG_BLOCK_SCALED_SM120)),
+    Rule("kernel_schedule",
+         "before CUTLASS 4.4.2, an explicit PtrArray cooperative/pingpong schedule with two 6/8-bit MX operands "
+         "deduces the wrong SF vector size; use kernel_schedule auto",
+         "Incorrect SfVectorSize for MX_F4F6F8 is deduced.",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.a.bits >= 6 and c.b.bits >= 6
+         and c.kernel_schedule in (KS.PTR_ARRAY_COOPERATIVE, KS.PTR_ARRAY_PINGPONG)
+         and not c.cutlass.has(SM120_MXF8F6F4_PTRARRAY_SCHEDULE)),
+    # -- blockwise --------------------------------------------------------------------------------
+    Rule("stages", "the SM90 FP8 blockwise builder only computes automatic stage counts (no StageCount<S> overload)",
+         "no matching function for call to compute_stage_count_with_blockwise_scale",
+         lambda c: _sm90(c) and c.kind is Kind.BLOCKWISE and isinstance(c.stages, int)),
+    Rule("scale_granularity", "the scale granularity must divide the tile (M by gM, N by gN)",
+         "FP8 scaling granularity must evenly divide tile shape along M.",
+         lambda c: c.kind is Kind.BLOCKWISE and c.scale_granularity is not None
+         and (c.tile[0] % c.scale_granularity[0] or c.tile[1] % c.scale_granularity[1])),
+    Rule("scale_granularity", "SM120 blockwise scaling needs gK equal to the tile K",
+         "Scale Granularity K must be equal to the tile shape K.",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCKWISE and c.scale_granularity is not None
+         and c.scale_granularity[2] != c.tile[2]),
+    # -- epilogue -----------------------------------------------------------------------------------
+    Rule("fusion", "block-scale-factor output fusions exist on SM100 and SM120 only", "",
+         lambda c: c.fusion.op.has_block_scale_factor and _sm90(c)),
+    Rule("d", "sub-byte D (e2m1, e2m3, e3m2) needs SM100/SM120", "",
+         lambda c: c.d.bits < 8 and _sm90(c)),
+    Rule("epilogue_schedule", "the no-smem epilogue has no block-scale-factor output", "",
+         lambda c: _es(c).no_smem and c.fusion.op.has_block_scale_factor),
+    Rule("layout_cd", "an FP6 D needs a CTA tile whose contiguous extent is a multiple of 128",
+         "CTA tile for FP6 ElementD must have a contiguous extent that is a multiple of 128.",
+         lambda c: _sm12x(c) and c.d in (DType.E2M3, DType.E3M2)
+         and not ((c.tile[1] % 128 == 0 and c.layout_cd is Layout.ROW)
+                  or (c.tile[0] % 128 == 0 and c.layout_cd is Layout.COL))),
+)
+
+
+def violations(cfg: KernelConfig) -> list:
+    """Every :class:`Rule` ``cfg`` breaks (empty if CUTLASS accepts it, as far as these rules know)."""
+    return [r for r in RULES if r.broken(cfg)]
+
+
+def ensure_supported(cfg: KernelConfig) -> None:
+    """Raise :class:`UnsupportedConfigError` for the first rule ``cfg`` breaks."""
+    for rule in RULES:
+        if rule.broken(cfg):
+            raise UnsupportedConfigError(rule.field, rule.reason, rule.cutlass_message)
+
+
+__all__ = ["Rule", "RULES", "violations", "ensure_supported"]
+
+_ = FusionOp
