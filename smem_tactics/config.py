@@ -738,6 +738,10 @@ class KernelConfig:
             data.pop("kind")
         return KernelConfig.from_dict(data)
 
+    def with_stages(self, stages: Stages) -> "KernelConfig":
+        """The same config with another stage count or convention (fast path for searches)."""
+        return dataclasses.replace(self, stages=parse_stages(stages))
+
     # -- derived facts ------------------------------------------------------------------------
     @property
     def tile_m(self) -> int:
@@ -807,6 +811,3 @@ __all__ = [
     "FusionOp", "Fusion", "KernelConfig", "parse_tile", "parse_stages", "configs_from_jsonl", "CONFIG_KEYS",
     "ACTIVATIONS", "OPERAND_TYPES", "OUTPUT_TYPES",
 ]
-
-# dataclasses is imported for users who introspect fields; keep the name referenced.
-_ = dataclasses

@@ -1,0 +1,84 @@
+"""``smem-tactics footprint``: breakdown and verdict of one config (flags, TensorRT-LLM tile name, JSON) or of
+a file of JSON lines (answered one JSON object per line, in order)."""
+
+from __future__ import annotations
+
+import json
+
+from ..config import KernelConfig, configs_from_jsonl
+from ..errors import ConfigError, SmemTacticsError
+from ..verdict import verdict
+from ._common import add_config_flags, add_limit_flags, config_from_flags, limit_from_args, open_input, table
+
+
+def register(sub) -> None:
+    p = sub.add_parser("footprint", help="shared memory of a kernel config, with a breakdown and a verdict",
+                       description=__doc__)
+    add_config_flags(p)
+    p.add_argument("--config", metavar="JSON", help="one config as a JSON object (keys as in the README)")
+    p.add_argument("--configs", metavar="FILE", help="one JSON config per line ('-' for stdin); prints one JSON "
+                                                     "answer per line")
+    add_limit_flags(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def _answer(cfg_or_error, limit) -> dict:
+    if isinstance(cfg_or_error, SmemTacticsError):
+        return {"total_bytes": None, "stages": None, "fits": False, "limit_bytes": limit.smem_per_block_optin,
+                "breakdown": None, "error": str(cfg_or_error)}
+    v = verdict(cfg_or_error, limit)
+    out = v.to_dict()
+    out["name"] = cfg_or_error.name()
+    return out
+
+
+def run(args) -> int:
+    if args.configs:
+        with open_input(args.configs) as fh:
+            items = configs_from_jsonl(fh)
+        limit = limit_from_args(args)
+        bad = 0
+        for item in items:
+            ans = _answer(item, limit)
+            bad += ans["error"] is not None
+            print(json.dumps(ans))
+        return 1 if bad else 0
+    cfg = KernelConfig.from_json(args.config) if args.config else config_from_flags(args)
+    limit = limit_from_args(args, fallback_arch=cfg.arch.value if (args.arch and not args.config) else None)
+    v = verdict(cfg, limit)
+    if args.json:
+        ans = v.to_dict()
+        ans["name"] = cfg.name()
+        print(json.dumps(ans, indent=2))
+        return 0 if v.error is None else 1
+    print(describe(cfg))
+    if v.footprint is None:
+        print(f"\n{v.reason}")
+        return 1
+    fp = v.footprint
+    how = f"StageCount<{fp.stages}>" if fp.carveout_bytes is None else (
+        f"{cfg.stages.value}: StageCountAutoCarveout<{fp.carveout_bytes}> -> {fp.stages}")
+    epi = "none (no-smem epilogue)" if fp.epilogue_tile == (0, 0) else (
+        f"{fp.epilogue_tile[0]}x{fp.epilogue_tile[1]}, stages C={fp.epilogue_stages_c} D={fp.epilogue_stages_d}")
+    print(f"stages: {how}\nepilogue tile: {epi}\n")
+    rows = [(name, nbytes, f"{100.0 * nbytes / fp.total_bytes:.1f}") for name, nbytes in fp.parts.items()]
+    rows.append(("total = sizeof(GemmKernel::SharedStorage)", fp.total_bytes, "100.0"))
+    print(table(rows, ("part", "bytes", "%"), "lrr"))
+    print(f"\nlimit: {limit.describe()}\nverdict: {v.reason}")
+    return 0
+
+
+def describe(cfg: KernelConfig) -> str:
+    ab = cfg.a.value if cfg.a is cfg.b else f"{cfg.a.value} x {cfg.b.value}"
+    c = cfg.c.value if cfg.c else "void"
+    extra = f", fusion {cfg.fusion.describe()}" if cfg.fusion.op.value != "LinearCombination" else ""
+    if cfg.scale_granularity:
+        extra += f", scale granularity {'x'.join(map(str, cfg.scale_granularity))}"
+    return (f"{cfg.arch.value} {cfg.kind.value} {cfg.mode.value} GEMM: {ab} -> D {cfg.d.value} (C {c}, "
+            f"{cfg.layout_cd.value}-major){extra}\n"
+            f"tile {'x'.join(map(str, cfg.tile))}, cluster {'x'.join(map(str, cfg.cluster))}, "
+            f"{cfg.kernel_schedule.value} / {cfg.epilogue_schedule.value}, CUTLASS {cfg.cutlass}")
+
+
+_ = ConfigError
