@@ -555,7 +555,7 @@ CONFIG_KEYS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=True)
 class KernelConfig:
     """One CUTLASS grouped / ptr-array GEMM kernel configuration.
 
@@ -737,6 +737,23 @@ class KernelConfig:
         if "kind" not in changes and ("a" in changes or "b" in changes):
             data.pop("kind")
         return KernelConfig.from_dict(data)
+
+    def __hash__(self) -> int:
+        # cached: configs are hashed by every memoized layout function (enum hashing is slow in Python)
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    @property
+    def stage_free(self) -> "KernelConfig":
+        """This config with ``stages='auto'``: the key of everything that does not depend on the stage count."""
+        sf = self.__dict__.get("_stage_free")
+        if sf is None:
+            sf = self if self.stages is StageConvention.AUTO else dataclasses.replace(self, stages=StageConvention.AUTO)
+            object.__setattr__(self, "_stage_free", sf)
+        return sf
 
     def with_stages(self, stages: Stages) -> "KernelConfig":
         """The same config with another stage count or convention (fast path for searches)."""

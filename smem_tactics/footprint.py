@@ -18,8 +18,10 @@ from .errors import UnsupportedConfigError
 from .layout.epilogue import EpilogueLayout, epilogue_layout
 from .layout.kernel import sm90_array_kernel
 from .layout.mainloop import auto_stages, mainloop_shape, mainloop_storage
+from .layout.primitives import SM100_CAPACITY
 from .layout.struct import Part, breakdown, layout
 from .legality import ensure_supported
+from .versions import SM100_CAPACITY_ASSERT_IN_BODY
 
 #: Order in which parts are reported.
 PART_ORDER = tuple(Part)
@@ -84,10 +86,18 @@ def resolve_stages(cfg: KernelConfig) -> tuple:
         carve = carveout(cfg, epi)
         stages = auto_stages(cfg, carve)
     if cfg.arch.family is Arch.SM100:
-        if stages <= 0:
+        from .layout.sm100 import min_stages
+
+        if stages <= 0:  # the SM100 builders' static_assert(PipelineStages > 0)
             raise UnsupportedConfigError(
                 "stages", f"no stage of A/B/SFA/SFB fits beside the {carve} B carve-out",
                 "Smem usage is too high. Can't create any SMEM buffers for A, B, SFA, and SFB.")
+        if stages < min_stages(cfg):  # sm100_mma_array_warpspecialized.hpp: static_assert(Stages >= 2)
+            what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
+            raise UnsupportedConfigError("stages", f"the {what} stage count is {stages}; the SM100 dense mainloop "
+                                                   "needs at least 2", "Specialization requires Stages set to value 1 "
+                                                                       "or more.")
+        return stages, carve
     if stages < 2 and cfg.arch.family is not Arch.SM100 or stages < 1:
         what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
         raise UnsupportedConfigError("stages", f"the {what} stage count is {stages}; the mainloop needs at least 2",
@@ -114,6 +124,10 @@ def footprint(cfg: KernelConfig) -> Footprint:
     epi = epilogue_layout(cfg)
     stages, carve = resolve_stages(cfg)
     lay = layout(_kernel_struct(cfg, stages, epi))
+    if cfg.arch.family is Arch.SM100 and lay.size > SM100_CAPACITY and not cfg.cutlass.has(SM100_CAPACITY_ASSERT_IN_BODY):
+        # sm100_gemm_array_tma_warpspecialized.hpp (4.2.x): class-scope static_assert on SharedStorageSize
+        raise UnsupportedConfigError("stages", f"the kernel needs {lay.size} B of shared memory, more than the "
+                                               f"{SM100_CAPACITY} B of an SM100 SM", "SMEM usage exceeded capacity.")
     parts = breakdown(lay)
     ordered = tuple((p, parts[p]) for p in PART_ORDER if parts.get(p))
     return Footprint(cfg, lay.size, lay.align, stages, epi.tile, epi.stages_c, epi.stages_d, ordered, carve,

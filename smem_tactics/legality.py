@@ -11,6 +11,7 @@ The stage-count rule (at least 2 stages) depends on the resolved stage count and
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -161,9 +162,20 @@ def violations(cfg: KernelConfig) -> list:
 
 def ensure_supported(cfg: KernelConfig) -> None:
     """Raise :class:`UnsupportedConfigError` for the first rule ``cfg`` breaks."""
+    rule = _first_broken(cfg.stage_free, isinstance(cfg.stages, int))
+    if rule is not None:
+        raise UnsupportedConfigError(rule.field, rule.reason, rule.cutlass_message)
+
+
+@functools.lru_cache(maxsize=16384)
+def _first_broken(stage_free: KernelConfig, explicit_stages: bool):
+    # Rules only look at whether stages are explicit, never at the count: check them once per
+    # stage-free config (an explicit stand-in count of 2 represents every explicit count).
+    cfg = stage_free.with_stages(2) if explicit_stages else stage_free
     for rule in RULES:
         if rule.broken(cfg):
-            raise UnsupportedConfigError(rule.field, rule.reason, rule.cutlass_message)
+            return rule
+    return None
 
 
 __all__ = ["Rule", "RULES", "violations", "ensure_supported"]

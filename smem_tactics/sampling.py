@@ -96,30 +96,61 @@ def _sm120(rng: random.Random) -> dict:
                 stages=_pick(rng, _STAGES))
 
 
-_SM100_PAIRS = (("bf16", "bf16"), ("f16", "f16"), ("e4m3", "e4m3"), ("nvfp4", "nvfp4"), ("nvfp4", "nvfp4"),
-                ("mxfp4", "mxfp4"), ("mxfp8_e4m3", "mxfp4"), ("mxfp8_e4m3", "mxfp8_e4m3"))
+_SM100_DENSE_PAIRS = (("bf16", "bf16"), ("bf16", "bf16"), ("f16", "f16"), ("e4m3", "e4m3"), ("e4m3", "e4m3"),
+                      ("e5m2", "e4m3"), ("f32", "f32"))
+_SM100_BS_PAIRS = (("nvfp4", "nvfp4"), ("nvfp4", "nvfp4"), ("nvfp4", "nvfp4"), ("mxfp4", "mxfp4"), ("mxfp4", "mxfp4"),
+                   ("mxfp8_e4m3", "mxfp8_e4m3"), ("mxfp8_e4m3", "mxfp4"), ("mxfp4", "mxfp8_e4m3"),
+                   ("mxfp6_e3m2", "mxfp8_e4m3"), ("mxfp8_e5m2", "mxfp6_e2m3"))
+#: Dense MMA N per CTA pair / CTA: multiples of 8 (16 for 2-SM) up to 256, the common ones weighted up.
+_SM100_N = (8, 16, 24, 32, 32, 48, 64, 64, 96, 112, 128, 128, 128, 160, 192, 192, 224, 256, 256)
 
 
 def _sm100(rng: random.Random) -> dict:
-    a, b = _pick(rng, _SM100_PAIRS)
-    block_scaled = a.startswith(("nv", "mx"))
-    two_sm = rng.random() < 0.4
+    """SM100 grouped / ptr-array GEMMs (``tile`` is the MMA tile: 2-SM MMAs span the CTA pair, M = 128/256)."""
+    block_scaled = rng.random() < 0.5
+    two_sm = rng.random() < 0.45
     if block_scaled:
+        a, b = _pick(rng, _SM100_BS_PAIRS)
         m = 256 if two_sm else 128
-        n = _pick(rng, (64, 128, 128, 192, 256))
-        k = _pick(rng, (128, 256)) if a in ("nvfp4", "mxfp4") else 128
+        n = _pick(rng, (64, 128, 128, 192, 256, 256)) if rng.random() < 0.95 else _pick(rng, (32, 96, 160))
+        fp4_pair = a in ("nvfp4", "mxfp4") and b in ("nvfp4", "mxfp4")
+        k = _pick(rng, (128, 256, 256, 512) if fp4_pair else (64, 128, 128, 256))
+        sched = _pick(rng, ("BlockScaled", "BlockScaled", "auto", "instr"))
+        if sched == "instr":
+            if fp4_pair and rng.random() < 0.7:
+                sched = "Nvf4" if a == "nvfp4" else "Mxf4"
+            else:
+                sched = "Mxf8f6f4"
     else:
-        m = _pick(rng, (128, 256)) if two_sm else _pick(rng, (64, 128, 128))
-        n = _pick(rng, (32, 64, 128, 128, 256))
-        k = _pick(rng, (64, 128, 128)) // (2 if a in ("bf16", "f16") else 1)
-    ks = "KernelPtrArrayTmaWarpSpecialized" + ("2Sm" if two_sm else "1Sm") + (
-        "BlockScaledSm100" if block_scaled else "Sm100")
-    epi = "PtrArray" + _pick(rng, ("Tma", "Tma", "NoSmem")) + "WarpSpecialized" + ("2Sm" if two_sm else "1Sm")
-    d = _pick(rng, ("bf16", "bf16", "f16", "f32", "e4m3"))
-    return dict(arch="sm100", a=a, b=b, c=_pick(rng, (None, None, d, "f32")), d=d, tile=[m, n, k],
-                cluster=[2, 1, 1] if two_sm else _pick(rng, ([1, 1, 1], [1, 1, 1], [2, 1, 1])),
-                kernel_schedule=ks, epilogue_schedule=epi, layout_cd=_pick(rng, ("row", "row", "col")),
-                stages=_pick(rng, _STAGES), mode=_pick(rng, ("grouped", "grouped", "ptr_array")))
+        a, b = _pick(rng, _SM100_DENSE_PAIRS)
+        m = _pick(rng, (128, 256, 256)) if two_sm else _pick(rng, (64, 128, 128))
+        n = _pick(rng, _SM100_N)
+        if two_sm and n % 16 and rng.random() < 0.8:
+            n *= 2
+        elem_bytes = {"bf16": 2, "f16": 2, "f32": 4}.get(a, 1)
+        k = _pick(rng, (32, 64, 128, 128, 256)) // elem_bytes
+        sched = _pick(rng, ("Sm100", "Sm100", "auto"))
+    if sched == "auto":
+        ks = "auto"
+        cluster = [2, 1, 1] if two_sm else _pick(rng, ([1, 1, 1], [1, 2, 1]))
+    else:
+        ks = "KernelPtrArrayTmaWarpSpecialized" + ("2Sm" if two_sm else "1Sm") + sched + ("" if sched == "Sm100" else "Sm100")
+        cluster = _pick(rng, ([2, 1, 1], [2, 1, 1], [4, 1, 1], [2, 2, 1])) if two_sm else \
+            _pick(rng, ([1, 1, 1], [1, 1, 1], [2, 1, 1], [1, 2, 1]))
+    epi = _pick(rng, ("auto", "Tma", "Tma", "NoSmem"))
+    if epi != "auto":
+        epi = "PtrArray" + epi + "WarpSpecialized" + ("2Sm" if two_sm else "1Sm")
+    d = _pick(rng, ("bf16", "bf16", "f16", "f32", "e4m3", "e5m2"))
+    c = _pick(rng, (None, None, d, d, "f32", "bf16", "e4m3"))
+    fusion = "LinCombEltAct<SiLu>" if rng.random() < 0.15 else None
+    epilogue_tile = "auto"
+    if epi.startswith("PtrArrayTma") and rng.random() < 0.1:
+        cta_m = m // 2 if two_sm else m
+        epilogue_tile = [_pick(rng, (cta_m, 64)) if cta_m >= 64 else cta_m, _pick(rng, (16, 32, 64))]
+    return dict(arch="sm100", a=a, b=b, c=c, d=d, tile=[m, n, k], cluster=cluster, kernel_schedule=ks,
+                epilogue_schedule=epi, epilogue_tile=epilogue_tile, fusion=fusion,
+                layout_cd=_pick(rng, ("row", "row", "col")), stages=_pick(rng, _STAGES),
+                mode=_pick(rng, ("grouped", "grouped", "ptr_array")))
 
 
 _DRAW = {"sm90": _sm90, "sm100": _sm100, "sm120": _sm120}

@@ -86,6 +86,17 @@ SM100_ASYNC_TENSORMAP = _delta(
     "SM100 grouped kernels update tensormaps asynchronously: a TensorMapReady pipeline, two sets of "
     "CLC responses and 5 copies of the tensormaps in the kernel SharedStorage; the builder carve-out counts them.",
 )
+SM100_EPI_TILE_N_FALLBACK = _delta(
+    "sm100_epi_tile_n_fallback", "4.3.0",
+    "SM100 automatic epilogue tile: when the preferred N does not divide the CTA tile N, the tile takes the whole "
+    "CTA N (sm100_dense_compute_tile_shape_or_override); before, such tiles failed to compile.",
+)
+SM100_CAPACITY_ASSERT_IN_BODY = _delta(
+    "sm100_capacity_assert_in_body", "4.3.0",
+    "The SM100 array kernel's static_assert(SharedStorageSize <= capacity) moved from class scope into "
+    "operator(): a SharedStorage over 232448 B is still a complete type and only fails once device code is "
+    "compiled (4.2.x rejects it as soon as the kernel type is named).",
+)
 BLOCKSCALED_STAGE_PIPELINE_128 = _delta(
     "blockscaled_stage_pipeline_128", "4.4.0",
     "sm100_compute_stage_count_or_override_blockscaled rounds the per-stage pipeline term up to 128 B.",
@@ -121,6 +132,8 @@ SM120_SMALL_N = _delta(
 
 DELTAS: tuple[Delta, ...] = (
     SM100_ASYNC_TENSORMAP,
+    SM100_EPI_TILE_N_FALLBACK,
+    SM100_CAPACITY_ASSERT_IN_BODY,
     BLOCKSCALED_STAGE_PIPELINE_128,
     SM120_REDUCED_CAPACITY,
     SM120_MXF8F6F4_PTRARRAY_SCHEDULE,

@@ -28,6 +28,7 @@ from typing import Optional
 
 from ..config import Arch, DType, EpilogueSchedule, FusionOp, KernelConfig, Kind, Layout
 from ..errors import UnsupportedConfigError
+from ..versions import SM100_EPI_TILE_N_FALLBACK
 from .primitives import array_engine, pipeline, swizzle_alignment, tensormaps
 from .resolve import resolve_schedules
 from .struct import Field, Part, Struct, align_up, layout, union
@@ -93,20 +94,38 @@ def _sm120_tile(cfg: KernelConfig) -> tuple:
     return 64, 32
 
 
-def _sm100_tile(cfg: KernelConfig, two_sm: bool) -> tuple:
+@dataclass(frozen=True)
+class _Sm100Tile:
+    """An SM100 epilogue tile and the contiguous extent its smem swizzle atom is chosen on."""
+
+    em: int
+    en: int
+    tma_m: int  # unit-stride extents of the two modes (what the smem atom selector sees)
+    tma_n: int
+
+
+def _sm100_tile(cfg: KernelConfig, two_sm: bool) -> _Sm100Tile:
+    """``sm100_dense_compute_tile_shape_or_override`` (``epilogue/collective/builders/sm100_builder.inl``).
+
+    The CTA tile is the MMA tile with M halved for a 2-SM MMA; TMEM is read by a 4x1 warp grid, or 2x2 for a
+    2-SM MMA of M = 128. The automatic N tile is a by-mode tiler ``(N/WarpN, WarpN):(1, CtaN/WarpN)``: its
+    contiguous extent (what ``sm100_get_epilogue_smem_swizzle_layout_atom`` sees) is N/WarpN unless the tile
+    spans the whole CTA N, where it coalesces to N.
+    """
     mma_m, n, _ = cfg.tile
     cta_m = mma_m // 2 if two_sm else mma_m
     warp_m, warp_n = (2, 2) if (two_sm and mma_m == 128) else (4, 1)
+    row = cfg.layout_cd is Layout.ROW
     if cfg.epilogue_tile is not None:
         em, en = cfg.epilogue_tile
         if en % 8:
             raise UnsupportedConfigError("epilogue_tile", f"SM100 epilogue tile N must be a multiple of 8, got {en}",
                                          "Unsupported tile shape")
-        return em, en
-    c = cfg.c if cfg.c is not None else cfg.d
-    if cfg.kind is Kind.BLOCK_SCALED and n == 256:
-        return min(cta_m, 32 * warp_m), 128
+        return _Sm100Tile(em, en, em, en)
     em = min(cta_m, 32 * warp_m)
+    if cfg.kind is Kind.BLOCK_SCALED and n == 256:
+        return _Sm100Tile(em, 128, em, 128)  # a fixed 128-wide tile for the widest block-scaled MMA
+    c = cfg.c if cfg.c is not None else cfg.d
     max_bits = max(c.bits, cfg.d.bits)
     if cfg.c is None:
         n_perf = (8192 if max_bits == 4 else 4096) // em
@@ -118,10 +137,10 @@ def _sm100_tile(cfg: KernelConfig, two_sm: bool) -> tuple:
         n_perf = 64
 
     def n_min(t: DType, present: bool) -> int:
-        if not present or cfg.layout_cd is Layout.COL:
+        if not present or not row:
             return 8 * warp_n
         if t.bits == 6:
-            return 128 * warp_n
+            return 128 * warp_n  # TMA store only supports SW128B for FP6
         return 128 // t.bits * warp_n
 
     n_min_c = n_min(c, cfg.c is not None)
@@ -129,8 +148,37 @@ def _sm100_tile(cfg: KernelConfig, two_sm: bool) -> tuple:
     if n < n_min_c or n < n_min_d:
         raise UnsupportedConfigError("tile", f"SM100 CTA tile N = {n} is below the epilogue's minimum "
                                              f"{max(n_min_c, n_min_d)}", "CTA tile too small")
-    n_tmp = min(n, max(n_perf, n_min_c, n_min_d))
-    return em, (n_tmp if n % n_tmp == 0 else n)
+    en = min(n, max(n_perf, n_min_c, n_min_d))
+    if n % en:
+        if not cfg.cutlass.has(SM100_EPI_TILE_N_FALLBACK):
+            raise UnsupportedConfigError(
+                "tile", f"the automatic SM100 epilogue tile N = {en} does not divide the CTA tile N = {n} (from "
+                "CUTLASS 4.3 the epilogue tile falls back to the whole CTA N)", "Static shape_div failure")
+        en = n
+    return _Sm100Tile(em, en, em, en if en == n else en // warp_n)
+
+
+def _sm100_smem_alignment(cfg: KernelConfig, t: DType, tile: _Sm100Tile) -> int:
+    """Alignment of the SM100 epilogue smem atom (``sm100_smem_selector`` via
+    ``sm100_get_epilogue_smem_swizzle_layout_atom``): the widest K-major (row-major C/D) or MN-major
+    (column-major) swizzle atom that divides the contiguous extent; a 32-bit column-major operand always takes
+    ``Layout_MN_SW128_32B`` (``Swizzle<2,5,2>``: 512 B) and needs M % 32 == 0."""
+    bits = _bits_unpacked(t)
+    row = cfg.layout_cd is Layout.ROW
+    contiguous, other = (tile.tma_n, tile.tma_m) if row else (tile.tma_m, tile.tma_n)
+    if not row and bits == 32:
+        if contiguous % 32:
+            raise UnsupportedConfigError(
+                "epilogue_tile", f"a column-major 32-bit C/D needs an epilogue tile M divisible by 32, got "
+                f"{contiguous}", "for mn-major tf32 operands, SW128_32B is the only available smem layout")
+        return 512
+    align = swizzle_alignment(contiguous, bits)
+    if not align or other % 8 or contiguous % 8:
+        raise UnsupportedConfigError(
+            "epilogue_tile", f"the epilogue tile {tile.em}x{tile.en} does not fit an SM100 smem swizzle atom "
+            f"(contiguous extent {contiguous} of {bits}-bit elements, other extent {other})",
+            "BLK_K0 must be a multiple of size<1>(UMMA::Layout_K_INTER_Atom<ElementType>{})")
+    return align
 
 
 def _fusion_storage(cfg: KernelConfig) -> Field:
@@ -167,13 +215,18 @@ def _epi_stages(cfg: KernelConfig, tile: tuple, arch: Arch) -> tuple:
     return stages_c, stages_d, reuse
 
 
-def _collective(cfg: KernelConfig, tile: tuple, stages_c: int, stages_d: int, reuse: bool) -> Field:
+def _collective(cfg: KernelConfig, tile: tuple, stages_c: int, stages_d: int, reuse: bool,
+                aligns: Optional[tuple] = None) -> Field:
+    """``CollectiveStorage``; ``aligns`` = (AC, AD) when the caller chose the smem atoms (SM100)."""
     em, en = tile
     contiguous = en if cfg.layout_cd is Layout.ROW else em
     c_elem = cfg.c if cfg.c is not None else cfg.d
     bits_c, bits_d = _bits_unpacked(c_elem), _bits_unpacked(cfg.d)
-    align_c = swizzle_alignment(contiguous, bits_c)
-    align_d = swizzle_alignment(contiguous, bits_d)
+    if aligns is not None:
+        align_c, align_d = aligns
+    else:
+        align_c = swizzle_alignment(contiguous, bits_c)
+        align_d = swizzle_alignment(contiguous, bits_d)
     if not align_c or not align_d:
         raise UnsupportedConfigError(
             "epilogue_tile", f"the epilogue tile's contiguous extent ({contiguous} elements) is not a multiple of the "
@@ -197,18 +250,27 @@ def _no_smem(cfg: KernelConfig) -> EpilogueLayout:
     """``PtrArrayNoSmemWarpSpecialized*``: no C/D staging; empty tensor and tensormap storage.
 
     SM90/SM120 wrap ``DefaultEpilogueArray`` in ``Sm90TmaWarpSpecializedAdapter`` (empty structs, a
-    2-byte pipeline of two empty arrays); SM100 ``sm100_epilogue_array_nosmem.hpp`` keeps a fusion
-    storage byte and an empty aligned array.
+    2-byte pipeline of two empty arrays). SM100 wraps an ``Sm100PtrArrayNoSmem`` collective in
+    ``Sm100TmaWarpSpecializedAdapter`` (``epilogue/collective/detail.hpp``), whose TensorStorage and
+    TensorMapStorage are both the collective's ``SharedStorage`` (``sm100_epilogue_array_nosmem.hpp``):
+    an empty struct for the legacy ``thread::LinearCombination`` path (``sm100_builder.inl`` takes it for a
+    default fusion on a non-block-scaled kernel), else ``{ FusionCallbacks::SharedStorage thread;
+    array_aligned<uint8_t, 0> buffer; }`` (1 + 15 padding + 16 bytes).
     """
     if cfg.arch.family is Arch.SM100:
-        tensors = Struct("epilogue", (Field("thread", 1, 1, Part.FUSION), Field("smem", 1, 16, Part.EPILOGUE_CD)))
-        tmaps = Struct("epilogue", (Field("thread", 1, 1, Part.FUSION), Field("smem", 1, 16, Part.TENSORMAPS)))
+        legacy = cfg.fusion.op is FusionOp.LINEAR_COMBINATION and cfg.kind is not Kind.BLOCK_SCALED
+        if legacy:
+            tensors = Struct("epilogue", (Field("empty", 1, 1, Part.EPILOGUE_CD),))
+            tmaps = Struct("epilogue", (Field("empty", 1, 1, Part.TENSORMAPS),))
+        else:
+            tensors = Struct("epilogue", (Field("thread", 1, 1, Part.FUSION), Field("buffer", 16, 16, Part.EPILOGUE_CD)))
+            tmaps = Struct("epilogue", (Field("thread", 1, 1, Part.FUSION), Field("buffer", 16, 16, Part.TENSORMAPS)))
     else:
         tensors = Struct("epilogue", (Field("empty", 1, 1, Part.EPILOGUE_CD),))
         tmaps = Struct("epilogue", (Field("empty", 1, 1, Part.TENSORMAPS),))
     pipe = Field("epi_load", 2, 1, Part.EPILOGUE_PIPELINE)
     if cfg.arch.family is Arch.SM100:
-        shared_size = layout(Struct("SharedStorage", (tensors, tmaps, pipe))).size
+        shared_size = layout(tensors).size  # the adapter exposes the collective's SharedStorage
     else:
         shared_size = 1  # the adapter's SharedStorage is an empty struct
     t = layout(tensors)
@@ -216,9 +278,13 @@ def _no_smem(cfg: KernelConfig) -> EpilogueLayout:
     return EpilogueLayout((0, 0), 0, 0, False, tensors, tmaps, pipe, shared_size, carve_epi)
 
 
-@functools.lru_cache(maxsize=8192)
 def epilogue_layout(cfg: KernelConfig) -> EpilogueLayout:
-    """Tile, stages and storage of ``cfg``'s epilogue collective."""
+    """Tile, stages and storage of ``cfg``'s epilogue collective (independent of the mainloop stages)."""
+    return _epilogue_layout(cfg.stage_free)
+
+
+@functools.lru_cache(maxsize=8192)
+def _epilogue_layout(cfg: KernelConfig) -> EpilogueLayout:
     arch = cfg.arch.family
     _, es = resolve_schedules(cfg)
     if es.no_smem:
@@ -230,10 +296,15 @@ def epilogue_layout(cfg: KernelConfig) -> EpilogueLayout:
         tile = _sm120_tile(cfg)
         warp_groups = es.info.warp_groups  # schedules without the member default to 2 (GetNumEpilogueWarpGroups)
     else:
-        tile = _sm100_tile(cfg, es.info.two_sm)
+        t100 = _sm100_tile(cfg, es.info.two_sm)
+        tile = (t100.em, t100.en)
         warp_groups = 1  # SM100 keeps one D descriptor
     stages_c, stages_d, reuse = _epi_stages(cfg, tile, arch)
-    tensors = Struct("epilogue", (_collective(cfg, tile, stages_c, stages_d, reuse), _fusion_storage(cfg)))
+    aligns = None
+    if arch is Arch.SM100:
+        aligns = (_sm100_smem_alignment(cfg, cfg.c if cfg.c is not None else cfg.d, t100),
+                  _sm100_smem_alignment(cfg, cfg.d, t100))
+    tensors = Struct("epilogue", (_collective(cfg, tile, stages_c, stages_d, reuse, aligns), _fusion_storage(cfg)))
     tmaps = Struct("epilogue", (tensormaps("tensormap_C", 1), tensormaps("tensormap_D", warp_groups)), align=128)
     pipe = pipeline("epi_load", stages_c, Part.EPILOGUE_PIPELINE)
     shared = layout(Struct("SharedStorage", (tensors, tmaps, pipe)))

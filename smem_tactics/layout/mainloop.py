@@ -77,8 +77,13 @@ class MainloopShape:
     tensormap_count: int
 
 
-@functools.lru_cache(maxsize=8192)
 def mainloop_shape(cfg: KernelConfig) -> MainloopShape:
+    """Per-stage bytes of ``cfg``'s mainloop (independent of the stage count)."""
+    return _mainloop_shape(cfg.stage_free)
+
+
+@functools.lru_cache(maxsize=8192)
+def _mainloop_shape(cfg: KernelConfig) -> MainloopShape:
     m, n, k = cfg.tile
     arch = cfg.arch.family
     a_bits, b_bits = smem_bits(cfg, cfg.a), smem_bits(cfg, cfg.b)

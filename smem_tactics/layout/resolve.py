@@ -19,9 +19,13 @@ from ..config import Arch, EpilogueSchedule, KernelConfig, KernelSchedule, Kind
 KS, ES = KernelSchedule, EpilogueSchedule
 
 
-@functools.lru_cache(maxsize=4096)
 def resolve_schedules(cfg: KernelConfig) -> tuple:
     """(kernel schedule, epilogue schedule) as written in the C++ composition."""
+    return _resolve(cfg.stage_free)
+
+
+@functools.lru_cache(maxsize=8192)
+def _resolve(cfg: KernelConfig) -> tuple:
     arch = cfg.arch.family
     ks, es = cfg.kernel_schedule, cfg.epilogue_schedule
     if arch is Arch.SM90:
@@ -38,11 +42,17 @@ def resolve_schedules(cfg: KernelConfig) -> tuple:
         if ks is KS.AUTO and cfg.kind is Kind.BLOCKWISE:
             ks = KS.SM120_BLOCKWISE
     elif arch is Arch.SM100:
+        # KernelScheduleAuto / EpilogueScheduleAuto build non-array kernels on SM100, so ``auto`` is spelled as
+        # the PtrArray schedule CUTLASS's own auto rules would pick: a 2-SM MMA when the cluster M is even and
+        # the MMA tile M allows it (dense: M % 128 == 0, ``sm100_make_trivial_tiled_mma``; block-scaled:
+        # M == 256, ``blockscaled::is_2sm``), with the matching PtrArray TMA epilogue.
         if ks is KS.AUTO:
-            two_sm = cfg.cluster[0] % 2 == 0 and cfg.tile[0] >= 128 and cfg.tile[0] % 128 == 0 and cfg.tile[0] > 128
+            even = cfg.cluster[0] % 2 == 0
             if cfg.kind is Kind.BLOCK_SCALED:
+                two_sm = even and cfg.tile[0] == 256
                 ks = KS.PTR_ARRAY_2SM_BLOCK_SCALED_SM100 if two_sm else KS.PTR_ARRAY_1SM_BLOCK_SCALED_SM100
             else:
+                two_sm = even and cfg.tile[0] % 128 == 0
                 ks = KS.PTR_ARRAY_2SM_SM100 if two_sm else KS.PTR_ARRAY_1SM_SM100
         if es is ES.AUTO:
             es = ES.PTR_ARRAY_TMA_2SM if ks.info.two_sm else ES.PTR_ARRAY_TMA_1SM

@@ -51,6 +51,10 @@ class Field:
     align: int
     part: Part
 
+    @property
+    def alignment(self) -> int:
+        return self.align
+
 
 @dataclass(frozen=True)
 class Struct:
@@ -66,6 +70,11 @@ class Struct:
     align: int = 1
     member_align: int = 1
 
+    def __post_init__(self):
+        # computed once: layout() asks every node for its alignment
+        inner = max((m.alignment for m in self.members), default=1)
+        object.__setattr__(self, "alignment", max(self.align, self.member_align, inner))
+
 
 Node = Union[Field, Struct]
 
@@ -80,49 +89,60 @@ class Placed:
     part: Part
 
 
-@dataclass(frozen=True)
 class StructLayout:
-    size: int
-    align: int
-    placed: tuple  # of Placed, in address order
+    """Size and alignment of a laid-out struct; :attr:`placed` lists the leaves at their offsets."""
 
+    __slots__ = ("size", "align", "_leaves")
 
-def _align_of(node: Node) -> int:
-    if isinstance(node, Field):
-        return node.align
-    inner = max((_align_of(m) for m in node.members), default=1)
-    return max(node.align, node.member_align, inner)
+    def __init__(self, size: int, align: int, leaves: list):
+        self.size = size
+        self.align = align
+        self._leaves = leaves  # [(path prefix, Field, offset)] -- paths are built only on request
+
+    @property
+    def placed(self) -> tuple:
+        return tuple(Placed(prefix + f.name, off, f.size, f.part) for prefix, f, off in self._leaves)
 
 
 def _place(node: Node, base: int, prefix: str, out: list) -> int:
     """Place ``node`` at ``base`` (already aligned); append leaves to ``out``; return its size."""
-    if isinstance(node, Field):
-        out.append(Placed(prefix + node.name, base, node.size, node.part))
+    if node.__class__ is Field:
+        out.append((prefix, node, base))
         return node.size
     offset = 0
+    inner_prefix = prefix + node.name + "."
     for member in node.members:
-        offset = align_up(offset, _align_of(member))
-        offset += _place(member, base + offset, prefix + node.name + ".", out)
-    size = max(offset, 1)  # an empty struct occupies one byte
-    return align_up(size, _align_of(node))
+        a = member.alignment
+        offset = -(-offset // a) * a
+        if member.__class__ is Field:
+            out.append((inner_prefix, member, base + offset))
+            offset += member.size
+        else:
+            offset += _place(member, base + offset, inner_prefix, out)
+    size = offset if offset > 0 else 1  # an empty struct occupies one byte
+    a = node.alignment
+    return -(-size // a) * a
 
 
 def layout(root: Struct) -> StructLayout:
     """Lay out ``root`` and return its size, alignment and placed leaves."""
-    placed: list = []
-    size = _place(root, 0, "", placed)
-    return StructLayout(size, _align_of(root), tuple(placed))
+    leaves: list = []
+    size = _place(root, 0, "", leaves)
+    return StructLayout(size, root.alignment, leaves)
+
+
+_PART_INDEX = {p: i for i, p in enumerate(Part)}
+_PARTS = tuple(Part)
 
 
 def breakdown(lay: StructLayout) -> dict:
     """Bytes per :class:`Part`; whatever no leaf occupies is :attr:`Part.PADDING`. Sums to ``lay.size``."""
-    parts: dict = {}
-    used = 0
-    for p in lay.placed:
-        parts[p.part] = parts.get(p.part, 0) + p.size
-        used += p.size
-    parts[Part.PADDING] = parts.get(Part.PADDING, 0) + lay.size - used
-    return parts
+    sums = [0] * len(_PARTS)
+    index = _PART_INDEX
+    for _, f, _ in lay._leaves:
+        sums[index[f.part]] += f.size
+    sums[index[Part.PADDING]] += lay.size - sum(sums)
+    return {p: n for p, n in zip(_PARTS, sums) if n}
 
 
 def union(name: str, members: tuple) -> Field:

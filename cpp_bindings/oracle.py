@@ -1,0 +1,88 @@
+"""Predicted vs measured: run the probe on configs and compare with the footprint model.
+
+Agreement means: the same total bytes and stage count (and, where the probe can read them, the same
+epilogue tile and stages, epilogue SharedStorage and mainloop TensorStorage sizes), or both the model
+and CUTLASS reject the config. Any other outcome is a mismatch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+from smem_tactics.config import KernelConfig
+from smem_tactics.errors import SmemTacticsError, UnsupportedConfigError
+from smem_tactics.footprint import footprint
+from smem_tactics.layout.epilogue import epilogue_layout
+from smem_tactics.layout.mainloop import mainloop_storage
+from smem_tactics.layout.struct import layout
+from smem_tactics.versions import CutlassVersion
+
+from .probe import ProbeResult, run_probe
+from .trees import CutlassTree
+
+AGREE, MISMATCH, BOTH_REJECT = "agree", "MISMATCH", "both reject"
+
+
+@dataclass
+class Comparison:
+    config: KernelConfig
+    status: str  # AGREE | MISMATCH | BOTH_REJECT
+    predicted: Optional[dict]
+    measured: Optional[dict]
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        return {"name": self.config.name(), "config": self.config.to_dict(), "status": self.status,
+                "predicted": self.predicted, "measured": self.measured, "detail": self.detail}
+
+
+def predict(cfg: KernelConfig) -> dict:
+    """The model's numbers in the probe's vocabulary (raises UnsupportedConfigError if it rejects)."""
+    fp = footprint(cfg)
+    out = {"total": fp.total_bytes, "stages": fp.stages}
+    if cfg.arch.family.value != "sm100":  # the SM100 collectives expose the same pieces; compare totals there
+        epi = epilogue_layout(cfg)
+        tensors, _, _ = mainloop_storage(cfg, fp.stages)
+        out.update(epi_shared=epi.shared_storage_bytes, ml_tensors=layout(tensors).size)
+        if fp.epilogue_tile != (0, 0):
+            out.update(epi_tile=list(fp.epilogue_tile), epi_stages_c=fp.epilogue_stages_c,
+                       epi_stages_d=fp.epilogue_stages_d)
+    return out
+
+
+def compare_one(result: ProbeResult) -> Comparison:
+    cfg = result.config
+    try:
+        pred = predict(cfg)
+        model_error = None
+    except UnsupportedConfigError as e:
+        pred, model_error = None, str(e)
+    if not result.ok:
+        if pred is None:
+            return Comparison(cfg, BOTH_REJECT, None, None, f"model: {model_error} | CUTLASS: {result.error}")
+        return Comparison(cfg, MISMATCH, pred, None, f"model accepts ({pred['total']} B) but CUTLASS fails: "
+                                                     f"{result.error}")
+    m = result.measured
+    if pred is None:
+        return Comparison(cfg, MISMATCH, None, m, f"model rejects ({model_error}) but CUTLASS builds {m['total']} B")
+    diffs = [f"{k} {pred[k]} != {m[k]}" for k in pred if k in m and m[k] not in (-1, [-1, -1]) and pred[k] != m[k]]
+    if diffs:
+        return Comparison(cfg, MISMATCH, pred, m, "; ".join(diffs))
+    return Comparison(cfg, AGREE, pred, m)
+
+
+def verify(configs: Sequence[KernelConfig], tree: CutlassTree, compiler: str = "g++", jobs: Optional[int] = None,
+           progress: Optional[Callable[[int], None]] = None) -> list:
+    """Probe ``configs`` against ``tree`` (each config is judged under the tree's CUTLASS version)."""
+    try:
+        version = CutlassVersion.parse(tree.version)
+    except SmemTacticsError as e:
+        raise type(e)(f"{e} (tree {tree.include} from {tree.source})") from None
+    configs = [dataclasses.replace(c, cutlass=version) for c in configs]
+    results = run_probe(configs, tree, compiler=compiler, jobs=jobs, progress=progress)
+    return [compare_one(r) for r in results]
+
+
+__all__ = ["Comparison", "verify", "compare_one", "predict", "AGREE", "MISMATCH", "BOTH_REJECT"]
