@@ -22,6 +22,9 @@ setup(
         "flashinfer": ["flashinfer-python==0.7.2.post1"],
         "plot": ["matplotlib"],
         "test": ["pytest", "hypothesis", "matplotlib"],
+        # everything CI and developers use on a CPU-only machine (torch pinned to the CPU wheel)
+        "dev": ["torch==2.13.0", "flashinfer-python==0.7.2.post1", "nvidia-cutlass==4.2.0.0", "matplotlib",
+                "pytest", "hypothesis"],
     },
     entry_points={"console_scripts": ["smem-tactics=smem_tactics.cli:main"]},
 )

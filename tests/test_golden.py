@@ -1,0 +1,88 @@
+"""Golden facts from public sources and from a measured H100 build: the model must reproduce them exactly."""
+
+import pytest
+
+from smem_tactics import KernelConfig, footprint, resolve_limit, verdict
+
+NVFP4_OUT = {"op": "LinCombBlockScaleFactor", "sf_vector": 16, "sf_layout": "row", "sf_type": "ue4m3"}
+
+
+def test_cutlass_example_79d_nvfp4_grouped():
+    # examples/79_blackwell_geforce_gemm/79d: 128x128x128, NVFP4 out with SF, C f16, StageCountAutoCarveout
+    cfg = KernelConfig.create("sm120", "nvfp4", c="f16", d="e2m1", tile=(128, 128, 128), fusion=NVFP4_OUT,
+                              cutlass="4.2.0")
+    fp = footprint(cfg)
+    assert (fp.total_bytes, fp.stages) == (87040, 4)
+    assert fp.epilogue_shared_bytes == 11264
+
+
+def test_cutlass_420_auto_stages_overshoot_sm120():
+    # cutlass#3144 / #3096: the examples' carve-out convention gives 5 stages and 102400 B > 101376 B
+    cfg = KernelConfig.create("sm120", "mxfp4", c="bf16", d="bf16", tile=(128, 128, 128), cutlass="4.2.0")
+    fp = footprint(cfg)
+    assert (fp.total_bytes, fp.stages) == (102400, 5)
+    v = verdict(cfg, resolve_limit(gpu="gb10"))
+    assert not v.fits and v.margin_bytes == -1024
+    assert "StageCount<4>" in v.reason
+
+
+def test_cutlass_442_reduced_capacity_fixes_the_overshoot():
+    for version, expected in (("4.4.1", (102400, 5)), ("4.4.2", (84992, 4)), ("4.5.0", (84992, 4))):
+        cfg = KernelConfig.create("sm120", "mxfp4", c="bf16", d="bf16", tile=(128, 128, 128), cutlass=version)
+        fp = footprint(cfg)
+        assert (fp.total_bytes, fp.stages) == expected, version
+
+
+# Measured on an NVIDIA H100 80GB HBM3 (GemmKernel::SharedStorageSize printed by each built kernel,
+# CUTLASS 4.2.0): /work/shared/reference/h100_anchor.md. FP8 uses the FP8FastAccum schedules, C void,
+# D bf16 (column-major for swap-AB), epilogue matching the kernel schedule, cluster 1x1x1 unless noted.
+H100_MEASURED = [
+    # (dtype, schedule, swap_ab, tile, stages, nosmem, cluster, bytes, stages_expected)
+    ("e4m3", "pp", False, (64, 128, 128), "auto", False, (1, 1, 1), 231424, 9),
+    ("e4m3", "pp", False, (64, 128, 128), 3, False, (1, 1, 1), 83968, 3),
+    ("e4m3", "pp", False, (64, 256, 128), "auto", False, (1, 1, 1), 215040, 5),
+    ("e4m3", "pp", False, (64, 256, 128), 2, False, (1, 1, 1), 92160, 2),
+    ("e4m3", "co", False, (128, 128, 128), "auto", False, (1, 1, 1), 215040, 6),
+    ("e4m3", "co", False, (128, 128, 128), 2, False, (1, 1, 1), 83456, 2),
+    ("e4m3", "co", False, (128, 128, 64), 5, False, (1, 1, 1), 100352, 5),
+    ("e4m3", "co", False, (128, 256, 128), "auto", False, (1, 1, 1), 215040, 4),
+    ("e4m3", "co", False, (128, 256, 64), 3, False, (1, 1, 1), 91648, 3),
+    ("e4m3", "co", False, (256, 128, 128), 2, True, (1, 1, 1), 99200, 2),
+    ("e4m3", "co", True, (128, 16, 128), "auto", False, (1, 1, 1), 228352, 12),
+    ("e4m3", "co", True, (128, 16, 128), 5, False, (1, 1, 1), 98304, 5),
+    ("e4m3", "co", True, (128, 32, 128), "auto", False, (1, 1, 1), 216064, 10),
+    ("e4m3", "co", True, (128, 32, 128), 4, False, (1, 1, 1), 92160, 4),
+    ("e4m3", "pp", True, (64, 16, 128), 9, False, (1, 1, 1), 97280, 9),
+    ("e4m3", "pp", False, (128, 128, 64), 5, False, (1, 1, 1), 92160, 5),
+    ("e4m3", "pp", False, (64, 256, 64), 4, False, (2, 1, 1), 92160, 4),
+    ("bf16", "pp", False, (64, 128, 64), "auto", False, (1, 1, 1), 231424, 9),
+    ("bf16", "co", False, (128, 128, 32), 5, False, (1, 1, 1), 100352, 5),
+    ("bf16", "co", False, (128, 256, 32), 3, False, (1, 1, 1), 91648, 3),
+    ("bf16", "co", True, (128, 16, 64), "auto", False, (1, 1, 1), 228352, 12),
+    ("bf16", "co", False, (256, 128, 64), 2, True, (1, 1, 1), 99200, 2),
+    ("bf16", "pp", False, (128, 128, 64), "auto", False, (1, 1, 1), 206848, 6),
+]
+
+
+@pytest.mark.parametrize("dtype, sched, swap, tile, stages, nosmem, cluster, nbytes, nstages", H100_MEASURED)
+def test_h100_measured_kernels(dtype, sched, swap, tile, stages, nosmem, cluster, nbytes, nstages):
+    pp = sched == "pp"
+    ks = "KernelPtrArrayTmaWarpSpecialized" + ("Pingpong" if pp else "Cooperative") + (
+        "FP8FastAccum" if dtype == "e4m3" else "")
+    epi = "PtrArrayNoSmemWarpSpecialized" if nosmem else (
+        "PtrArrayTmaWarpSpecialized" + ("Pingpong" if pp else "Cooperative"))
+    cfg = KernelConfig.create("sm90", dtype, c=None, d="bf16", tile=tile, cluster=cluster, kernel_schedule=ks,
+                              epilogue_schedule=epi, stages=stages, layout_cd="col" if swap else "row",
+                              cutlass="4.2.0")
+    fp = footprint(cfg)
+    assert (fp.total_bytes, fp.stages) == (nbytes, nstages)
+
+
+def test_trtllm_sm120_tiles_c_equals_d():
+    # TensorRT-LLM's SM120 launcher: C = D (bf16), KernelScheduleAuto, TmaWarpSpecialized epilogue, auto stages
+    sizes = {}
+    for name in ("CtaShape128x128x128B", "CtaShape128x128x64B", "CtaShape128x256x64B", "CtaShape256x128x64B"):
+        cfg = KernelConfig.create("sm120", "nvfp4", c="bf16", d="bf16", tile=name,
+                                  epilogue_schedule="TmaWarpSpecialized", cutlass="4.2.0")
+        sizes[name] = footprint(cfg).total_bytes
+    assert all(89088 <= b <= 98304 for b in sizes.values()), sizes

@@ -1,0 +1,56 @@
+"""The live oracle: random configs (fixed seed) compiled against both installed CUTLASS trees
+(nvidia-cutlass 4.2.0 and FlashInfer 0.7.2.post1's 4.5.0). Totals and stage counts must be byte-exact.
+
+CI installs both trees (.ci/run); a missing tree or compiler is a failure here, not a skip.
+"""
+
+import collections
+
+import pytest
+
+from cpp_bindings.oracle import AGREE, BOTH_REJECT, MISMATCH, verify
+from cpp_bindings.trees import find_toolchain, installed_trees
+from smem_tactics.sampling import random_configs
+from smem_tactics.versions import CutlassVersion
+
+N_CONFIGS = 66  # 22 per arch
+ARCHS = ("sm90", "sm100", "sm120")
+
+
+def _trees():
+    trees = {t.version: t for t in installed_trees()}
+    missing = {"4.2.0", "4.5.0"} - set(trees)
+    if missing:
+        pytest.fail(f"CUTLASS trees {sorted(missing)} are not installed: pip install nvidia-cutlass==4.2.0.0 "
+                    f"flashinfer-python==0.7.2.post1 (see .ci/run)")
+    tc = find_toolchain()
+    if tc.cxx is None or tc.cuda_include is None:
+        pytest.fail("the oracle needs g++ and CUDA headers (cuda_runtime.h); set CUDA_HOME")
+    return trees
+
+
+@pytest.mark.parametrize("version", ["4.2.0", "4.5.0"])
+def test_model_matches_cutlass_on_random_configs(version):
+    tree = _trees()[version]
+    configs = random_configs(N_CONFIGS, seed=2024, archs=ARCHS, cutlass=version)
+    per_arch = collections.Counter(c.arch.family.value for c in configs)
+    assert len(configs) == N_CONFIGS and all(per_arch[a] >= 15 for a in ARCHS), per_arch
+    results = verify(configs, tree)
+    mismatches = [f"{r.config.name()}: {r.detail}" for r in results if r.status == MISMATCH]
+    assert not mismatches, "\n".join(mismatches)
+    # the sample holds only configs the model accepts, so CUTLASS must build every one of them
+    assert all(r.status == AGREE for r in results), [r.detail for r in results if r.status == BOTH_REJECT]
+    assert {CutlassVersion.parse(tree.version)} == {r.config.cutlass for r in results}
+
+
+def test_oracle_isolates_a_failing_config_and_measures_the_rest():
+    from smem_tactics import KernelConfig
+
+    tree = _trees()["4.2.0"]
+    good = KernelConfig.create("sm120", "nvfp4", c="f16", d="e2m1", tile=(128, 128, 128), cutlass="4.2.0",
+                               fusion={"op": "LinCombBlockScaleFactor", "sf_vector": 16, "sf_layout": "row",
+                                       "sf_type": "ue4m3"})
+    bad = KernelConfig.create("sm120", "nvfp4", c=None, d="bf16", tile=(256, 128, 256), cutlass="4.2.0")
+    results = verify([bad, good], tree)
+    assert results[0].status == BOTH_REJECT and "Stages" in results[0].detail
+    assert results[1].status == AGREE and results[1].measured["total"] == 87040
