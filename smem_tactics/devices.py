@@ -35,6 +35,7 @@ class GpuFacts:
     mem_latency_ns: float
     tflops: dict = field(default_factory=dict)
     sources: str = ""
+    sm_clock_mhz: Optional[float] = None
 
     def tflops_for(self, dtype_family: str) -> Optional[float]:
         return self.tflops.get(dtype_family)
@@ -92,7 +93,8 @@ def gpu_facts(name: str) -> GpuFacts:
         raise DeviceError(f"gpu: {name!r} is not in the device table; known: {', '.join(table['gpus'])}")
     g = table["gpus"][key]
     return GpuFacts(key, g["full_name"], g["arch"], g["sms"], g["smem_per_block_optin"], g["smem_per_sm"],
-                    g["l2_bytes"], g["mem_bw_gbps"], g["mem_latency_ns"], dict(g["tflops"]), g.get("sources", ""))
+                    g["l2_bytes"], g["mem_bw_gbps"], g["mem_latency_ns"], dict(g["tflops"]), g.get("sources", ""),
+                    g.get("sm_clock_mhz"))
 
 
 def match_device_name(device_name: str) -> Optional[str]:

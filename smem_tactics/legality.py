@@ -54,6 +54,53 @@ def _es(cfg: KernelConfig) -> EpilogueSchedule:
     return resolve_schedules(cfg)[1]
 
 
+def _bits_k(c: KernelConfig) -> int:
+    """Bits of tile K for the widest operand (the K extent every smem atom and MMA instruction sees)."""
+    return c.tile[2] * max(c.a.bits, c.b.bits)
+
+
+# -- tile shapes the MMA atoms, permutations and smem/TMA atoms accept ----------------------------------
+# Added for config synthesis (issue 4): the synthesizer enumerates tiles and relies on these rules to drop
+# the ones whose kernel does not compile; each names the static_assert that fires (several of them only
+# when the kernel body is instantiated, i.e. in a device compile, never in the host-only probe).
+TILE_SHAPE_RULES: tuple = (
+    Rule("tile", "SM90 cooperative kernels split the tile's M across two MMA warp groups of 64 rows: M must be a "
+                 "multiple of 128", "Cooperative kernel requires Tile Size to be a multiple of 128 along the M mode",
+         lambda c: _sm90(c) and c.kind is not Kind.BLOCKWISE and not _ks(c).is_pingpong and c.tile[0] % 128),
+    Rule("tile", "SM90 pingpong kernels give each MMA warp group whole 64-row GMMA tiles: M must be a multiple of 64",
+         "TileShape M must be a multiple of the GMMA M (64)",
+         lambda c: _sm90(c) and c.kind is not Kind.BLOCKWISE and _ks(c).is_pingpong and c.tile[0] % 64),
+    Rule("tile", "SM90 GMMA instructions have N = 8 .. 256 in steps of 8", "Tile_N must be a multiple of 8",
+         lambda c: _sm90(c) and (c.tile[1] % 8 or c.tile[1] < 8)),
+    Rule("tile", "SM90 GMMA consumes K in steps of 32 bytes (16 bf16/f16, 32 FP8, 8 tf32): tile K must be a "
+                 "multiple of that", "SmemLayoutAtom must evenly divide tile shape.",
+         lambda c: _sm90(c) and _bits_k(c) % 256),
+    Rule("tile", "SM120 block-scaled TiledMMA permutes N in groups of 32 (8 x 2 x 2): N must be a multiple of 32 (or "
+                 "8 or 16, which CUTLASS 4.6 permutes separately)", "TileShape_N must be at least 8 for SM120 "
+                 "blockscaled / TiledMMA permutation must divide the tile",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] % 32
+         and not (c.tile[1] in (8, 16) and c.cutlass.has(SM120_SMALL_N))),
+    Rule("tile", "SM120 block-scaled MMAs consume K in steps of 64 elements (MXF4/NVF4 instruction) or 32 "
+                 "(MXF8F6F4): tile K must be a multiple of that", "TiledMMA permutation must divide the tile (PermTileK)",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[2] % (32 if uses_mxf8f6f4(c) else 64)),
+    Rule("tile", "SM120 blockwise-scaled TiledMMAs tile 16 x 8 atoms over 4 x 2 warps (cooperative) or 2 x 2 "
+                 "(pingpong): M must be a multiple of 64 (32 for pingpong) and N a multiple of 16",
+         "TiledMMA must evenly divide the tile (AtomLayoutMNK x MMA atom)",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCKWISE and (
+             c.tile[0] % (32 if _ks(c).is_pingpong else 64) or c.tile[1] % 16)),
+    Rule("tile", "SM100 1-SM UMMA has M = 64 or 128 (dense) or M = 128 (block-scaled), and N = 8 .. 256 in steps of 8",
+         "SM100_MMA_*_SS M-mode size should be 64 or 128 for 1 CTA cluster MMA.",
+         lambda c: _sm100(c) and not _ks(c).info.two_sm and (
+             c.tile[0] not in ((128,) if c.kind is Kind.BLOCK_SCALED else (64, 128))
+             or c.tile[1] % 8 or not 8 <= c.tile[1] <= 256)),
+    Rule("tile", "SM100 2-SM UMMA has M = 128 or 256 (dense) or M = 256 (block-scaled), and N = 16 .. 256 in steps "
+                 "of 16", "SM100_MMA_*_2x1SM_SS M-mode size should be 128 or 256 for 2 CTA cluster MMA.",
+         lambda c: _sm100(c) and _ks(c).info.two_sm and (
+             c.tile[0] not in ((256,) if c.kind is Kind.BLOCK_SCALED else (128, 256))
+             or c.tile[1] % 16 or not 16 <= c.tile[1] <= 256)),
+)
+
+
 RULES: tuple = (
     # -- what each arch builds ------------------------------------------------------------------
     Rule("kernel_schedule", "this kernel schedule does not exist for this arch / kernel kind",
@@ -152,7 +199,7 @@ RULES: tuple = (
          lambda c: _sm12x(c) and c.d in (DType.E2M3, DType.E3M2)
          and not ((c.tile[1] % 128 == 0 and c.layout_cd is Layout.ROW)
                   or (c.tile[0] % 128 == 0 and c.layout_cd is Layout.COL))),
-)
+) + TILE_SHAPE_RULES
 
 
 def violations(cfg: KernelConfig) -> list:

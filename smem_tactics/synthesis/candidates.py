@@ -1,0 +1,227 @@
+"""Candidates: legal search-space points pinned to the most pipeline stages that fit a limit.
+
+For every point of :func:`~smem_tactics.synthesis.space.raw_configs` the synthesizer
+
+1. drops it if CUTLASS rejects it (:func:`smem_tactics.legality.violations`, each with its reason) or if its
+   accumulators would spill (``filters.max_accumulators_per_thread`` in ``data/synthesis.json``);
+2. finds the largest ``StageCount<S>`` whose exact ``sizeof(GemmKernel::SharedStorage)`` is at most the target
+   limit (:func:`smem_tactics.verdict.max_fitting_stages`; the footprint grows strictly with S, so S + 1 does not
+   fit), and drops the point if not even 2 stages fit;
+3. pins ``StageCount<S>`` in the config, so the emitted kernel never depends on CUTLASS's automatic carve-out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+from ..config import Arch, KernelConfig
+from ..errors import ConfigError, UnsupportedConfigError
+from ..footprint import Footprint, footprint
+from ..layout.resolve import resolve_schedules
+from ..legality import violations
+from ..verdict import max_fitting_stages
+from ..versions import CutlassVersion
+from .space import RawConfig, dtype_recipe, raw_configs, space_table
+
+#: Shared memory CUDA reserves per resident block (cudaDevAttrReservedSharedMemoryPerBlock on SM80+).
+RESERVED_SMEM_PER_BLOCK = 1024
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A synthesized kernel config with its pinned stage count and exact footprint."""
+
+    config: KernelConfig  # stages pinned to an explicit StageCount<S>
+    swap_ab: bool
+    dtype: str  # recipe name (data/synthesis.json)
+    epilogue: str  # epilogue variant name
+    schedule: str  # cooperative | pingpong | 1sm | 2sm
+    limit_bytes: int  # the limit S was maximised under
+    ctas_per_sm: int  # resident CTAs the limit was derived for (1, or 2 for a 2-CTA variant)
+    footprint: Footprint
+
+    @property
+    def name(self) -> str:
+        return self.config.name() + ("_swapab" if self.swap_ab else "")
+
+    @property
+    def stages(self) -> int:
+        return self.footprint.stages
+
+    @property
+    def total_bytes(self) -> int:
+        return self.footprint.total_bytes
+
+    @property
+    def tile(self) -> tuple:
+        return self.config.tile
+
+    @property
+    def parts(self) -> dict:
+        return self.footprint.parts
+
+    @property
+    def pingpong(self) -> bool:
+        return resolve_schedules(self.config)[0].is_pingpong
+
+    def short(self) -> str:
+        """A compact label: ``pp 128x32x128 s9 swap``."""
+        m, n, k = self.config.tile
+        sched = {"cooperative": "co", "pingpong": "pp"}.get(self.schedule, self.schedule)
+        c = "" if self.config.cluster == (1, 1, 1) else " c" + "x".join(map(str, self.config.cluster[:2]))
+        epi = " C=D" if self.epilogue == "c_eq_d" else ""
+        return f"{sched} {m}x{n}x{k} s{self.stages}{' swapAB' if self.swap_ab else ''}{c}{epi}"
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "config": self.config.to_dict(), "swap_ab": self.swap_ab, "dtype": self.dtype,
+                "epilogue": self.epilogue, "schedule": self.schedule, "limit_bytes": self.limit_bytes,
+                "ctas_per_sm": self.ctas_per_sm, "total_bytes": self.total_bytes, "stages": self.stages,
+                "breakdown": self.parts}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Candidate":
+        """Rebuild a candidate; its footprint is recomputed and must equal the recorded bytes and stages."""
+        cfg = KernelConfig.from_dict(data["config"])
+        fp = footprint(cfg)
+        if fp.total_bytes != data["total_bytes"] or fp.stages != data["stages"]:
+            raise ConfigError("candidate", data.get("name"), "a candidate whose recorded footprint the installed model "
+                              "reproduces", f"recorded {data['total_bytes']} B / {data['stages']} stages, the model "
+                              f"now says {fp.total_bytes} B / {fp.stages} stages")
+        return cls(cfg, bool(data["swap_ab"]), data["dtype"], data["epilogue"], data["schedule"],
+                   int(data["limit_bytes"]), int(data.get("ctas_per_sm", 1)), fp)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A search-space point the synthesizer dropped, and why."""
+
+    name: str
+    swap_ab: bool
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "swap_ab": self.swap_ab, "reason": self.reason}
+
+
+def accumulators_per_thread(cfg: KernelConfig) -> Optional[int]:
+    """fp32 accumulators each MMA thread holds in registers (``None`` on SM100, whose accumulators live in TMEM)."""
+    if cfg.arch.family is Arch.SM100:
+        return None
+    threads = 128 if resolve_schedules(cfg)[0].is_pingpong else 256
+    return cfg.tile[0] * cfg.tile[1] // threads
+
+
+def _pin(raw: RawConfig, limit: int) -> tuple:
+    """(pinned config, None) or (None, reason)."""
+    broken = violations(raw.config)
+    if broken:
+        return None, broken[0].reason
+    cap = space_table()["filters"]["max_accumulators_per_thread"]
+    acc = accumulators_per_thread(raw.config)
+    if acc is not None and acc > cap:
+        return None, (f"{acc} fp32 accumulators per MMA thread (> {cap}): the kernel would spill registers")
+    try:
+        footprint(raw.config)
+    except UnsupportedConfigError as e:
+        return None, str(e)
+    stages = max_fitting_stages(raw.config, limit)
+    if stages is None:
+        two = footprint(raw.config).total_bytes
+        return None, f"even StageCount<2> needs {two} B > {limit} B"
+    return raw.config.with_stages(stages), None
+
+
+def _parse_arch(arch: Any) -> Arch:
+    return Arch.parse(arch)
+
+
+def explore(arch: Any, dtype: str, limit_bytes: int, cutlass: Any = None, problem: Any = None, *,
+            swap_ab: Sequence[bool] = (False, True), schedules: Optional[Sequence[str]] = None,
+            epilogues: Optional[Sequence[str]] = None, tiles_m: Optional[Sequence[int]] = None,
+            tiles_n: Optional[Sequence[int]] = None, tile_k_bytes: Optional[Sequence[int]] = None,
+            clusters: Optional[Sequence[Sequence[int]]] = None, smem_per_sm: Optional[int] = None,
+            ctas_per_sm: Sequence[int] = (1,)) -> tuple:
+    """(candidates, rejections): :func:`synthesize`, plus every dropped point with its reason."""
+    from . import default_cutlass
+
+    arch_v = _parse_arch(arch)
+    if isinstance(limit_bytes, bool) or not isinstance(limit_bytes, int) or limit_bytes <= 0:
+        raise ConfigError("limit_bytes", limit_bytes, "a positive number of bytes, e.g. 101376")
+    try:
+        version = CutlassVersion.parse(cutlass) if cutlass is not None else default_cutlass(arch_v)
+    except Exception as e:  # VersionError names the modelled range
+        raise ConfigError("cutlass", cutlass, "a modelled CUTLASS version such as 4.2.0 or 4.5.0", str(e)) from None
+    dtype_recipe(dtype, arch_v)  # a clear error before enumerating
+    for c in ctas_per_sm:
+        if c not in (1, 2):
+            raise ConfigError("ctas_per_sm", c, "1 or 2")
+    if any(c == 2 for c in ctas_per_sm) and smem_per_sm is None:
+        raise ConfigError("smem_per_sm", None, "the SM's shared memory in bytes (needed for 2-CTA variants)")
+    targets = []
+    for c in sorted(set(ctas_per_sm)):
+        target = limit_bytes if c == 1 else min(limit_bytes, smem_per_sm // c - RESERVED_SMEM_PER_BLOCK)
+        targets.append((c, target))
+    candidates: list = []
+    rejections: list = []
+    seen: set = set()
+    for raw in raw_configs(arch_v, dtype, version, swap_ab=swap_ab, schedules=schedules, epilogues=epilogues,
+                           tiles_m=tiles_m, tiles_n=tiles_n, tile_k_bytes=tile_k_bytes, clusters=clusters):
+        if problem is not None and not _useful_for(raw, problem):
+            rejections.append(Rejection(raw.config.name(), raw.swap_ab, "pads the problem: tile K exceeds the "
+                                        "problem's K, or the weight-side tile is over twice the problem's N"))
+            continue
+        for ctas, target in targets:
+            pinned, why = _pin(raw, target)
+            if pinned is None:
+                if ctas == 1:
+                    rejections.append(Rejection(raw.config.name(), raw.swap_ab, why))
+                continue
+            key = (pinned, raw.swap_ab)
+            if key in seen:
+                continue
+            seen.add(key)
+            candidates.append(Candidate(pinned, raw.swap_ab, dtype_recipe(dtype, arch_v).name, raw.epilogue,
+                                        raw.schedule, target, ctas, footprint(pinned)))
+    return candidates, rejections
+
+
+def _useful_for(raw: RawConfig, problem) -> bool:
+    m, n, k = raw.config.tile
+    weight_side = m if raw.swap_ab else n
+    return k <= max(problem.k, 1) and weight_side <= 2 * problem.n
+
+
+def synthesize(arch: Any, dtype: str, limit_bytes: int, cutlass: Any = None, problem: Any = None,
+               **narrow: Any) -> list:
+    """Every legal config of ``arch`` x ``dtype`` that fits ``limit_bytes``, each pinned to the largest
+    ``StageCount<S>`` that fits (see the package docstring for the keyword arguments)."""
+    candidates, _ = explore(arch, dtype, limit_bytes, cutlass, problem, **narrow)
+    if not candidates:
+        raise ConfigError("limit_bytes", limit_bytes, "a limit some config fits (the smallest legal config needs "
+                          f"{smallest_footprint(arch, dtype, cutlass, **narrow)} B at 2 stages)",
+                          f"no {dtype} config for {Arch.parse(arch).value} fits")
+    return candidates
+
+
+def smallest_footprint(arch: Any, dtype: str, cutlass: Any = None, **narrow: Any) -> Optional[int]:
+    """The smallest 2-stage footprint over the legal search space (what a limit must at least allow)."""
+    from . import default_cutlass
+
+    arch_v = _parse_arch(arch)
+    version = CutlassVersion.parse(cutlass) if cutlass is not None else default_cutlass(arch_v)
+    narrow = {k: v for k, v in narrow.items() if k not in ("smem_per_sm", "ctas_per_sm")}
+    best = None
+    for raw in raw_configs(arch_v, dtype, version, **narrow):
+        if violations(raw.config):
+            continue
+        try:
+            b = footprint(raw.config).total_bytes
+        except UnsupportedConfigError:
+            continue
+        best = b if best is None else min(best, b)
+    return best
+
+
+__all__ = ["Candidate", "Rejection", "explore", "synthesize", "smallest_footprint", "accumulators_per_thread",
+           "RESERVED_SMEM_PER_BLOCK"]
