@@ -37,6 +37,15 @@ INCLUDES = (
     "cutlass/detail/blockwise_scale_layout.hpp",
 )
 
+#: TensorRT-LLM's epilogue extensions (``cutlass_extensions/include``, vendored in FlashInfer's wheel under
+#: ``data/csrc/nv_internal/tensorrt_llm``): needed by the finalize scatter fusions only.
+SCATTER_INCLUDE = "cutlass_extensions/epilogue/fusion/sm90_visitor_scatter.hpp"
+
+
+def includes_for(cfg: KernelConfig) -> tuple:
+    """Headers beyond :data:`INCLUDES` that ``compose(cfg)`` needs."""
+    return (SCATTER_INCLUDE,) if cfg.fusion.op.is_scatter else ()
+
 
 def _shape(values) -> str:
     return "cute::Shape<" + ",".join(f"cute::_{v}" for v in values) + ">"
@@ -66,6 +75,10 @@ def fusion_cpp(cfg: KernelConfig) -> str:
     act = f"cutlass::epilogue::thread::{f.activation}" if f.activation else ""
     if f.op is FusionOp.LINEAR_COMBINATION:
         return f"{ns}LinearCombination<{d}, float, {c}, float>"
+    if f.op.is_scatter:
+        # template arguments as TensorRT-LLM's MoE launcher gives them: <LayoutD, ElementFinalOutput,
+        # ElementAccumulator, ElementBias, ElementRouterScales>, bias in the output type
+        return f"{ns}{f.op.value}<{cfg.layout_cd.cpp}, {d}, float, {d}, float>"
     if f.op is FusionOp.LIN_COMB_ELT_ACT:
         return f"{ns}LinCombEltAct<{act}, {d}, float, {c}, float>"
     sf_layout = f.sf_layout.cpp
@@ -99,6 +112,7 @@ def compose(cfg: KernelConfig) -> str:
         "cutlass::epilogue::collective::EpilogueTileAuto" if cfg.epilogue_tile is None else _shape(cfg.epilogue_tile)
     )
     c_type = cfg.c.cpp if cfg.c else "void"
+    d_type = "void" if cfg.fusion.op.is_scatter else cfg.d.cpp  # the scatter fusion stores D itself
     align_d = output_alignment(cfg.d)
     align_c = output_alignment(cfg.c) if cfg.c else align_d
     layout_cd = _layout_tag(cfg.layout_cd, grouped)
@@ -110,7 +124,7 @@ def compose(cfg: KernelConfig) -> str:
     lines.append(
         "using CollectiveEpilogue = typename cutlass::epilogue::collective::CollectiveBuilder<\n"
         f"    {cfg.arch.cpp}, {op_class}, {tile}, {cluster}, {epi_tile}, float, float,\n"
-        f"    {c_type}, {layout_cd}, {align_c}, {cfg.d.cpp}, {layout_cd}, {align_d},\n"
+        f"    {c_type}, {layout_cd}, {align_c}, {d_type}, {layout_cd}, {align_d},\n"
         f"    {epilogue_schedule.cpp}, {fusion_cpp(cfg)}>::CollectiveOp;"
     )
     layout_a = _layout_tag(Layout.ROW, grouped)
@@ -143,6 +157,7 @@ def compose(cfg: KernelConfig) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["compose", "INCLUDES", "fusion_cpp", "stage_count_cpp", "operand_alignment", "output_alignment"]
+__all__ = ["compose", "INCLUDES", "SCATTER_INCLUDE", "includes_for", "fusion_cpp", "stage_count_cpp", "operand_alignment",
+           "output_alignment"]
 
 _ = (EpilogueSchedule, KernelSchedule)

@@ -12,6 +12,7 @@ with the compiler's message, and the rest are compiled again. Batches compile in
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import json
 import os
 import re
@@ -19,12 +20,12 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from smem_tactics.config import KernelConfig
 from smem_tactics.errors import ProbeError
 
-from .compose import INCLUDES, compose
+from .compose import INCLUDES, compose, includes_for
 from .trees import HERE, CutlassTree, Toolchain, find_toolchain
 
 COMPILERS = ("g++", "nvcc")
@@ -43,6 +44,21 @@ class ProbeResult:
         return self.measured is not None
 
 
+@dataclass(frozen=True)
+class ProbeRecipe:
+    """How configs become a translation unit: ``composer(cfg)`` writes a namespace body defining
+    ``GemmKernel``, ``CollectiveMainloop`` and ``CollectiveEpilogue``; ``includes(cfg)`` names the headers it
+    needs beyond :data:`INCLUDES`; ``include_dirs`` are extra ``-I`` folders (e.g. TensorRT-LLM's
+    cutlass_extensions). Other kernel families (the CUTLASS 2.x grouped MoE kernel) bring their own."""
+
+    composer: Callable[[Any], str] = compose
+    includes: Callable[[Any], Sequence[str]] = includes_for
+    include_dirs: tuple = ()
+
+
+DEFAULT_RECIPE = ProbeRecipe()
+
+
 @dataclass
 class _Unit:
     """One translation unit: the configs it holds and the line range of each namespace."""
@@ -53,16 +69,19 @@ class _Unit:
 
 
 def probe_source(configs: Sequence[KernelConfig], indices: Optional[Sequence[int]] = None,
-                 extra_includes: Sequence[str] = ()) -> _Unit:
+                 extra_includes: Sequence[str] = (), recipe: ProbeRecipe = DEFAULT_RECIPE) -> _Unit:
     """The probe translation unit for ``configs`` (numbered by ``indices``)."""
     indices = list(range(len(configs))) if indices is None else list(indices)
-    lines = [f'#include "{h}"' for h in INCLUDES + tuple(extra_includes)]
+    needed = list(INCLUDES) + list(extra_includes)
+    for cfg in configs:
+        needed += [h for h in recipe.includes(cfg) if h not in needed]
+    lines = [f'#include "{h}"' for h in needed]
     lines += ['#include "probe_support.hpp"', ""]
     unit = _Unit(indices)
     for idx, cfg in zip(indices, configs):
         first = len(lines) + 1
         lines.append(f"namespace cfg{idx} {{")
-        lines.extend(compose(cfg).splitlines())
+        lines.extend(recipe.composer(cfg).splitlines())
         lines.append(f"}}  // namespace cfg{idx}")
         unit.ranges[idx] = (first, len(lines))
         lines.append("")
@@ -90,8 +109,9 @@ def probe_source(configs: Sequence[KernelConfig], indices: Optional[Sequence[int
     return unit
 
 
-def _compile_command(compiler: str, toolchain: Toolchain, tree: CutlassTree, src: Path, exe: Path) -> list:
-    common = tree.include_flags() + ["-I" + str(HERE)]
+def _compile_command(compiler: str, toolchain: Toolchain, tree: CutlassTree, src: Path, exe: Path,
+                     include_dirs: Sequence[str] = ()) -> list:
+    common = tree.include_flags() + ["-I" + str(HERE)] + ["-I" + str(d) for d in include_dirs]
     if compiler == "nvcc":
         if toolchain.nvcc is None:
             raise ProbeError("nvcc not found: install the CUDA toolkit or use --compiler g++")
@@ -161,25 +181,26 @@ def _blame(unit: _Unit, stderr: str) -> dict:
 
 
 def _compile_and_run(unit: _Unit, configs: dict, tree: CutlassTree, compiler: str, toolchain: Toolchain,
-                     workdir: Path, timeout: float) -> dict:
+                     workdir: Path, timeout: float, recipe: ProbeRecipe = DEFAULT_RECIPE) -> dict:
     """Compile ``unit`` (isolating failures) and return index -> ProbeResult for its configs."""
     results: dict = {}
     pending = list(unit.indices)
     while pending:
-        u = probe_source([configs[i] for i in pending], pending)
+        u = probe_source([configs[i] for i in pending], pending, recipe=recipe)
         src = workdir / f"probe_{pending[0]}{'.cu' if compiler == 'nvcc' else '.cpp'}"
         exe = workdir / f"probe_{pending[0]}_{len(pending)}.bin"
         src.write_text(u.source)
         try:
-            proc = subprocess.run(_compile_command(compiler, toolchain, tree, src, exe), capture_output=True,
-                                  text=True, timeout=timeout)
+            proc = subprocess.run(_compile_command(compiler, toolchain, tree, src, exe, recipe.include_dirs),
+                                  capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             if len(pending) == 1:
                 results[pending[0]] = ProbeResult(configs[pending[0]], error=f"compile timed out after {timeout} s")
                 return results
             half = len(pending) // 2
             for part in (pending[:half], pending[half:]):
-                results.update(_compile_and_run(_Unit(part), configs, tree, compiler, toolchain, workdir, timeout))
+                results.update(_compile_and_run(_Unit(part), configs, tree, compiler, toolchain, workdir, timeout,
+                                               recipe))
             return results
         if proc.returncode == 0:
             run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
@@ -197,7 +218,8 @@ def _compile_and_run(unit: _Unit, configs: dict, tree: CutlassTree, compiler: st
                 return results
             half = len(pending) // 2
             for part in (pending[:half], pending[half:]):
-                results.update(_compile_and_run(_Unit(part), configs, tree, compiler, toolchain, workdir, timeout))
+                results.update(_compile_and_run(_Unit(part), configs, tree, compiler, toolchain, workdir, timeout,
+                                               recipe))
             return results
         for idx, message in blamed.items():
             results[idx] = ProbeResult(configs[idx], error=message)
@@ -214,11 +236,20 @@ def run_probe(
     workdir: "str | os.PathLike | None" = None,
     progress: Optional[Callable[[int], None]] = None,
     timeout: float = 900.0,
+    recipe: Optional[ProbeRecipe] = None,
 ) -> list:
     """Measure ``configs`` against ``tree``; one :class:`ProbeResult` per config, in order.
 
-    ``progress`` is called with the number of configs finished after each batch.
+    ``progress`` is called with the number of configs finished after each batch. ``recipe`` composes other
+    kernel families; a config that needs TensorRT-LLM's cutlass_extensions headers gets their folder added
+    (from FlashInfer's wheel or ``SMEM_TACTICS_CUTLASS_EXTENSIONS``) unless the recipe names one.
     """
+    recipe = recipe or DEFAULT_RECIPE
+    if not recipe.include_dirs and any(h.startswith("cutlass_extensions/") for c in configs
+                                       for h in recipe.includes(c)):
+        from .extensions import cutlass_extensions_include
+
+        recipe = dataclasses.replace(recipe, include_dirs=(str(cutlass_extensions_include()),))
     if compiler not in COMPILERS:
         raise ProbeError(f"compiler: {compiler!r} is not supported; allowed: {', '.join(COMPILERS)}")
     toolchain = find_toolchain()
@@ -230,7 +261,8 @@ def run_probe(
     with tempfile.TemporaryDirectory(prefix="smem_probe_", dir=workdir) as tmp:
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [
-                pool.submit(_compile_and_run, _Unit(b), by_index, tree, compiler, toolchain, Path(tmp), timeout)
+                pool.submit(_compile_and_run, _Unit(b), by_index, tree, compiler, toolchain, Path(tmp), timeout,
+                            recipe)
                 for b in batches
             ]
             for fut in concurrent.futures.as_completed(futures):
@@ -245,6 +277,6 @@ def probe_one(config: KernelConfig, tree: CutlassTree, compiler: str = "g++") ->
     return run_probe([config], tree, compiler, jobs=1)[0]
 
 
-__all__ = ["ProbeResult", "probe_source", "run_probe", "probe_one", "COMPILERS"]
+__all__ = ["ProbeResult", "ProbeRecipe", "DEFAULT_RECIPE", "probe_source", "run_probe", "probe_one", "COMPILERS"]
 
 _ = Iterable

@@ -411,6 +411,17 @@ class FusionOp(enum.Enum):
     LIN_COMB_ELT_ACT = "LinCombEltAct"
     LIN_COMB_BLOCK_SCALE_FACTOR = "LinCombBlockScaleFactor"
     LIN_COMB_ELT_ACT_BLOCK_SCALE_FACTOR = "LinCombEltActBlockScaleFactor"
+    # TensorRT-LLM's fused MoE finalize (``cutlass_extensions/epilogue/fusion/sm90_visitor_scatter.hpp``, vendored in
+    # FlashInfer under ``data/csrc/nv_internal``): scale * (alpha * acc + bias) scattered into the final output rows.
+    # D is void; ``d`` names the final-output element (also the bias element). The non-swapped GEMM keeps the
+    # per-column bias in shared memory, the swap-AB GEMM the per-column router scale (float).
+    SCATTER_PER_COL_BIAS = "ScaledAccPerColBiasPerRowScaleScatter"
+    SCATTER_PER_ROW_BIAS = "ScaledAccPerRowBiasPerColScaleScatter"
+
+    @property
+    def is_scatter(self) -> bool:
+        """The finalize scatter: the epilogue has no D tensor (D is void) and stores through the fusion."""
+        return self in (FusionOp.SCATTER_PER_COL_BIAS, FusionOp.SCATTER_PER_ROW_BIAS)
 
     @property
     def has_activation(self) -> bool:

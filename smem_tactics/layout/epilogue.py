@@ -29,7 +29,7 @@ from typing import Optional
 from ..config import Arch, DType, EpilogueSchedule, FusionOp, KernelConfig, Kind, Layout
 from ..errors import UnsupportedConfigError
 from ..versions import SM100_EPI_TILE_N_FALLBACK
-from .primitives import array_engine, pipeline, swizzle_alignment, tensormaps
+from .primitives import array_aligned, array_engine, pipeline, swizzle_alignment, tensormaps
 from .resolve import resolve_schedules
 from .struct import Field, Part, Struct, align_up, layout, union
 
@@ -188,6 +188,11 @@ def _fusion_storage(cfg: KernelConfig) -> Field:
     if cfg.fusion.op.has_block_scale_factor and cfg.arch.family is Arch.SM120:
         floats = 64 if cfg.fusion.sf_layout is Layout.ROW else 32
         return Field("thread", 4 * floats, 16, Part.FUSION)
+    if cfg.fusion.op.is_scatter:
+        # TensorRT-LLM's finalize visitor tree keeps one Sm90RowBroadcast: array_aligned<T, CTA_N> holding the
+        # per-column bias (T = d) or, for the swap-AB variant, the per-column router scale (T = float)
+        bits = cfg.d.bits if cfg.fusion.op is FusionOp.SCATTER_PER_COL_BIAS else 32
+        return array_aligned("thread", cfg.tile[1], bits, Part.FUSION)
     return Field("thread", 1, 1, Part.FUSION)
 
 
@@ -198,7 +203,9 @@ def _epi_stages(cfg: KernelConfig, tile: tuple, arch: Arch) -> tuple:
         m = m // 2 if es.info.two_sm else m
     epi_tiles = (m // tile[0]) * (n // tile[1])
     bits_c = cfg.c.bits if cfg.c else 0
-    bits_d = cfg.d.bits
+    # a void D (finalize scatter): the SM120 builder sizes its stages from void (0 bits); the SM90 builder
+    # substitutes the fusion's aux element first, so there d stands in for D
+    bits_d = 0 if (cfg.fusion.op.is_scatter and arch is Arch.SM120) else cfg.d.bits
     if arch is Arch.SM100:
         reuse = bits_c > 8
         stages_d = min(epi_tiles, 2)
