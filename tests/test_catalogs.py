@@ -151,6 +151,17 @@ def test_fused_gate_kernel_must_stay_strictly_below_the_limit():
     assert plain.fits(plain.total_bytes)
 
 
+def test_half_output_doubles_the_2x_epilogue_tile_without_sliced_k():
+    # measured: sizeof(Epilogue::SharedStorage) of the Sm89 128x256x64 / 64x64x64-warp kernel is 16896 B with a
+    # bf16 output and 33792 B with a half output (DefaultIteratorsTensorOp<half_t, float, 8>); sliced K: no change
+    def epi(d, tile, warp):
+        cfg = GroupedSm80Config.create("sm89", "e4m3", d, tile, warp, 2)
+        return sm80_footprint(cfg).parts["epilogue (accumulator tile)"]
+
+    assert epi("bf16", (128, 256, 64), (64, 64, 64)) == 16896 and epi("f16", (128, 256, 64), (64, 64, 64)) == 33792
+    assert epi("bf16", (64, 64, 128), (32, 64, 64)) == epi("f16", (64, 64, 128), (32, 64, 64)) == 9216
+
+
 def test_dispatch_failures_are_not_called_shared_memory():
     verdicts = judge_all(tactics("flashinfer", "0.6.4", "sm120", "mxfp8_mxfp4", 2), GB10, "4.2.1")
     assert sum(v.cause == DISPATCH for v in verdicts) == 12 and not any(v.cause == SMEM for v in verdicts)
@@ -261,5 +272,7 @@ def test_oracle_agrees_on_trtllm_sm121_tactics_against_installed_cutlass():
     rows, skipped = verify(listings, trees["4.5.0"], jobs=2)
     assert not skipped and len(rows) == 16 + 6 + 3
     assert all(r.status == AGREE for r in rows), [(r.key.name(), r.detail) for r in rows if r.status != AGREE]
+    half, _ = verify([tactics("flashinfer", "0.7.2.post1", "sm121", "fp8", 2)[12:15]], trees["4.5.0"], output="f16")
+    assert [r.status for r in half] == [AGREE] * 3 and {r.measured["epi_shared"] for r in half} == {33792}
     measured = {r.tactics[0].index: r.measured["total"] for r in rows if r.tactics[0].dtype == "nvfp4"}
     assert [measured[i] for i in range(16)] == TRTLLM_GEMM2_BYTES

@@ -50,6 +50,7 @@ class TacticKernel:
     tactic: Tactic
     config: Union[KernelConfig, GroupedSm80Config, None]
     not_modelled: Optional[str] = None
+    note: str = ""  # how far the composition is verified, when not fully
 
     @property
     def modelled(self) -> bool:
@@ -128,8 +129,10 @@ def kernel_for(t: Tactic, output: str = "bf16", cutlass: str = "4.4.1", activati
     if t.arch == "sm103" or t.sm_version == 103:
         return TacticKernel(t, None, "SM103 kernels (and SM100 kernels run on SM103) are not in the footprint model")
     builders = {"sm120": _sm120, "sm121": _sm120, "sm90": _sm90, "sm100": _sm100}
+    note = ("SM100 composition read from the launcher but not compiled by the catalog oracle (dynamic clusters "
+            "composed as static)" if t.arch == "sm100" else "")
     try:
-        return TacticKernel(t, builders[t.arch](t, output, cutlass))
+        return TacticKernel(t, builders[t.arch](t, output, cutlass), note=note)
     except SmemTacticsError as e:
         return TacticKernel(t, None, f"the model cannot express this kernel: {e}")
 

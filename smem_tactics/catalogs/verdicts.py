@@ -100,6 +100,8 @@ def judge(t: Tactic, limit, cutlass: str, output: str = "bf16", activation: str 
         cause, reason = UNKNOWN_LIMIT, v.reason
     else:
         cause, reason = (FITS if v.fits else SMEM), v.reason
+    if tk.note:
+        reason += f" [{tk.note}]"
     return TacticVerdict(t, cutlass, v.footprint.total_bytes, v.footprint.stages, limit_bytes, cause, reason,
                          cfg.name())
 

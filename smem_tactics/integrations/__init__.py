@@ -145,6 +145,7 @@ class Pruner:
         self.cutlass_override = tuple(cutlass)
         self.log = logger
         self._said: set = set()
+        self._verdicts: dict = {}
         self._lock = threading.Lock()
 
     # -- logging once --------------------------------------------------------------------------------------
@@ -195,18 +196,22 @@ class Pruner:
                        f"for {self.device.arch} {facts.dtype} has {len(listing)}; nothing is pruned")
             return original
         versions = self.cutlass_override or fv.default_cutlass
-        per_version = [judge_all(listing, self.device.limit_bytes, v, facts.output, facts.activation)
-                       for v in versions]
-        # prune only what fails under every CUTLASS release the framework may ship: never on a guess
-        by_value = {}
-        for i, t in enumerate(listing):
-            verdicts = [vs[i] for vs in per_version]
-            by_value[t.value] = verdicts[0] if all(not v.fits for v in verdicts) else None
+        key = (fv.key, facts.dtype, facts.gemm, facts.finalize, facts.output, facts.activation)
+        if key not in self._verdicts:  # the tuner asks once per profile bucket: judge each list once
+            per_version = [judge_all(listing, self.device.limit_bytes, v, facts.output, facts.activation)
+                           for v in versions]
+            # prune only what fails under every CUTLASS release the framework may ship: never on a guess
+            by_value = {}
+            for i, t in enumerate(listing):
+                verdicts = [vs[i] for vs in per_version]
+                by_value[t.value] = verdicts[0] if all(not v.fits for v in verdicts) else None
+            self._verdicts[key] = (per_version[0], by_value)
+        first_version, by_value = self._verdicts[key]
         values = list(original)
         kept = [v for v in values if by_value.get(v) is None]
         dropped = [by_value[v] for v in values if by_value.get(v) is not None]
         if not kept and values:
-            tiny = smallest(per_version[0])
+            tiny = smallest(first_version)
             what = (f"smallest is tactic {tiny.tactic.value} {tiny.tactic.short()} at {tiny.total_bytes} B"
                     if tiny else "no tactic has a modelled size")
             raise NoFittingTacticError(

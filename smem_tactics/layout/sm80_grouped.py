@@ -15,7 +15,8 @@ SM89 (Ada) kernels, and BF16/FP16 go to the SM80 kernels (``moe_gemm_template_di
   * epilogue (``epilogue/threadblock/epilogue_base.h``, ``default_epilogue_tensor_op.h``):
     ``AlignedBuffer<float, (WarpsM*8*PartitionsK + 0) * FragmentsPerIteration x (WarpsN*WarpN + 8)>`` --
     8 rows per warp per iteration (``TensorOpPolicy::kRowsPerIteration``), a hard-coded padding of
-    ``64 / 32 * 4 = 8`` float columns, one fragment per iteration for a 16-bit output;
+    ``64 / 32 * 4 = 8`` float columns, two fragments per iteration for a half output without sliced K (the
+    ``DefaultIteratorsTensorOp<half_t, float, 8>`` specialization), one otherwise;
   * problem visitor: an empty struct for ``kDeviceOnly``.
 
   The launcher runs it only if ``GemmGrouped::maximum_active_blocks()`` > 0, i.e. when
@@ -139,7 +140,10 @@ def _moe_fc_gemm(cfg: GroupedSm80Config) -> Sm80Footprint:
     elem = cfg.a.bits // 8
     mainloop = align_up(m * k * cfg.stages * elem, 16) + align_up(n * k * cfg.stages * elem, 16)
     warps_m, warps_n, partitions_k = m // wm, n // wn, k // wk
-    rows = warps_m * _ROWS_PER_WARP_ITERATION * partitions_k
+    # DefaultIteratorsTensorOp<half_t, float, 8>: a half output staged through the mixed tile iterator keeps two
+    # fragments per iteration (without sliced K); every other output here keeps one
+    fragments = 2 if (cfg.d is DType.F16 and partitions_k == 1) else 1
+    rows = warps_m * _ROWS_PER_WARP_ITERATION * partitions_k * fragments
     cols = warps_n * wn + _EPILOGUE_PADDING_FLOATS
     epilogue = align_up(rows * cols * 4, 16)
     visitor = 1  # GroupScheduleMode::kDeviceOnly: an empty SharedStorage
