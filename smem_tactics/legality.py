@@ -80,6 +80,11 @@ TILE_SHAPE_RULES: tuple = (
                  "blockscaled / TiledMMA permutation must divide the tile",
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] % 32
          and not (c.tile[1] in (8, 16) and c.cutlass.has(SM120_SMALL_N))),
+    Rule("tile", "SM120 block-scaled tiles with M = 256 and N below 128 need N to divide 128: the SFB TMA box "
+                 "cannot cover a partial 128-column scale-factor atom", "TMA requires CTA_Tile and SLayout top-level "
+                 "size equivalence.",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[0] > 128 and c.tile[1] < 128
+         and 128 % c.tile[1]),
     Rule("tile", "SM120 block-scaled MMAs consume K in steps of 64 elements (MXF4/NVF4 instruction) or 32 "
                  "(MXF8F6F4): tile K must be a multiple of that", "TiledMMA permutation must divide the tile (PermTileK)",
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[2] % (32 if uses_mxf8f6f4(c) else 64)),
@@ -88,6 +93,11 @@ TILE_SHAPE_RULES: tuple = (
          "TiledMMA must evenly divide the tile (AtomLayoutMNK x MMA atom)",
          lambda c: _sm12x(c) and c.kind is Kind.BLOCKWISE and (
              c.tile[0] % (32 if _ks(c).is_pingpong else 64) or c.tile[1] % 16)),
+    Rule("kernel_schedule", "the SM120 blockwise-scaled builder builds grouped kernels only from "
+                            "KernelScheduleSm120Blockwise (or auto); the PtrArray ...BlockwiseScalingSm120 schedules are "
+                            "kernel tags it does not accept", "Could not build a collective for given parameters.",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCKWISE and c.kernel_schedule in (
+             KS.PTR_ARRAY_COOPERATIVE_BLOCKWISE_SM120, KS.PTR_ARRAY_PINGPONG_BLOCKWISE_SM120)),
     Rule("tile", "SM100 1-SM UMMA has M = 64 or 128 (dense) or M = 128 (block-scaled), and N = 8 .. 256 in steps of 8",
          "SM100_MMA_*_SS M-mode size should be 64 or 128 for 1 CTA cluster MMA.",
          lambda c: _sm100(c) and not _ks(c).info.two_sm and (

@@ -1,0 +1,93 @@
+"""``smem-tactics synthesize``: every legal config of an arch and dtype that fits a limit, each pinned to the largest
+``StageCount<S>`` that fits; optionally ranked for an MoE problem (model, GEMM, tokens) on a GPU."""
+
+from __future__ import annotations
+
+import json
+
+from ..errors import ConfigError
+from ._common import table as fmt
+
+
+def _csv(text, cast=str):
+    return [cast(x) for x in text.split(",") if x.strip()] if text else None
+
+
+def register(sub) -> None:
+    p = sub.add_parser("synthesize", help="configs that fit a limit, with the most stages that fit (and a ranking)",
+                       description=__doc__)
+    p.add_argument("--arch", required=True, help="sm90 | sm100 | sm120 | sm121")
+    p.add_argument("--dtype", required=True, help="nvfp4, mxfp8xmxfp4, fp8, bf16 (per arch)")
+    p.add_argument("--limit", type=int, help="bytes per block (default: the arch's opt-in limit)")
+    p.add_argument("--cutlass", help="CUTLASS version the kernels target (default 4.5.0)")
+    p.add_argument("--schedules", help="comma list: cooperative,pingpong (SM90/SM12x) or 1sm,2sm (SM100)")
+    p.add_argument("--swap-ab", choices=("both", "yes", "no"), default="both")
+    p.add_argument("--epilogues", help="comma list: void_c,c_eq_d")
+    p.add_argument("--tiles-m", help="comma list of tile M values")
+    p.add_argument("--tiles-n", help="comma list of tile N values")
+    p.add_argument("--tile-k-bytes", help="comma list of tile K values in bytes")
+    p.add_argument("--show-rejected", action="store_true", help="also list the dropped points and why")
+    g = p.add_argument_group("rank for a problem (optional)")
+    g.add_argument("--gpu", help="rank on this GPU (gb10, rtx-5090, h100, ...)")
+    g.add_argument("--model", help="MoE model (see smem-tactics table --help)")
+    g.add_argument("--gemm", default="1", help="1 (gate+up) or 2 (down)")
+    g.add_argument("--tokens", default="decode-8", help="token count or bucket name (default decode-8)")
+    g.add_argument("--routing", default="uniform", help="uniform | skewed")
+    p.add_argument("--top", type=int, default=20, help="rows to print (default 20)")
+    p.add_argument("--json", action="store_true", help="one JSON object per candidate")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..config import Arch
+    from ..devices import arch_limit
+    from ..synthesis import explore
+
+    arch = Arch.parse(args.arch)
+    limit = args.limit if args.limit is not None else arch_limit(arch.value).smem_per_block_optin
+    if (args.gpu is None) != (args.model is None):
+        raise ConfigError("gpu/model", f"{args.gpu}/{args.model}", "both --gpu and --model (to rank), or neither")
+    problem = None
+    if args.model:
+        from ..problems import moe_problem
+
+        problem = moe_problem(args.model, args.gemm, args.tokens, args.routing)
+    swap = {"both": (False, True), "yes": (True,), "no": (False,)}[args.swap_ab]
+    cands, rejected = explore(arch, args.dtype, limit, args.cutlass, problem, swap_ab=swap,
+                              schedules=_csv(args.schedules), epilogues=_csv(args.epilogues),
+                              tiles_m=_csv(args.tiles_m, int), tiles_n=_csv(args.tiles_n, int),
+                              tile_k_bytes=_csv(args.tile_k_bytes, int))
+    if not cands:
+        from ..synthesis import smallest_footprint
+
+        smallest = smallest_footprint(arch, args.dtype, args.cutlass)
+        raise ConfigError("limit", limit, f"at least {smallest} B (the smallest legal {args.dtype} config at 2 stages)",
+                          f"no {args.dtype} config for {arch.value} fits")
+    if problem is not None:
+        from ..cost import rank
+
+        ranked = rank(problem, args.gpu, cands)
+        if args.json:
+            for r in ranked[: args.top]:
+                print(json.dumps(dict(r.to_dict(), config=r.candidate.config.to_dict())))
+            return 0
+        print(f"{len(cands)} configs fit {limit} B ({arch.value} {args.dtype}); ranked for {problem.describe()} on "
+              f"{args.gpu}:")
+        rows = [(r.rank, r.candidate.short(), r.candidate.total_bytes, r.candidate.stages, f"{r.predicted_us:.1f}")
+                for r in ranked[: args.top]]
+        print(fmt(rows, ("#", "config", "smem B", "stages", "pred. us"), "rlrrr"))
+        print(f"why #1: {ranked[0].reason}")
+    else:
+        cands = sorted(cands, key=lambda c: (c.tile, c.schedule, c.swap_ab, c.epilogue))
+        if args.json:
+            for c in cands[: args.top]:
+                print(json.dumps(c.to_dict()))
+            return 0
+        print(f"{len(cands)} configs fit {limit} B ({arch.value} {args.dtype}); {len(rejected)} points dropped")
+        rows = [(c.short(), c.total_bytes, c.stages, c.name) for c in cands[: args.top]]
+        print(fmt(rows, ("config", "smem B", "stages", "name"), "lrrl"))
+    if args.show_rejected:
+        print(f"\ndropped ({len(rejected)}):")
+        for r in rejected:
+            print(f"  {r.name}{' swapAB' if r.swap_ab else ''}: {r.reason}")
+    return 0

@@ -1,0 +1,453 @@
+"""Tactic tables: the ranked configs that fit a GPU, per model, dtype and token bucket, computed offline.
+
+A table is one (GPU, model, dtype): for every token bucket and both expert GEMMs, the synthesized configs that
+fit the GPU's per-block limit, ranked by the cost model, each with its exact shared memory, pinned stage count,
+predicted time and the reason it placed where it did. Stored as JSON with a ``metadata`` block (smem_tactics,
+CUTLASS and cost-model versions, the GPU facts and model shape used), a Markdown summary and a PNG of every
+candidate's shared memory by part against the device limit.
+
+API::
+
+    from smem_tactics.tables import build_table, save_table, load_table, shipped_table_path
+    table = build_table("gb10", "qwen3-30b-a3b", "nvfp4")          # dict (JSON-ready)
+    paths = save_table(table, "out/tables")                        # .json, .md, .png
+    table = load_table(shipped_table_path("gb10", "qwen3-30b-a3b", "nvfp4"))   # checks metadata
+
+:func:`load_table` refuses (:class:`TableError`, with the reason) a table of another schema, one built for a
+CUTLASS release that is not the one expected (``cutlass=`` or, by default, an installed CUTLASS tree), or one
+whose recorded footprints the installed model no longer reproduces. The SM12x tables ship in
+``smem_tactics/data/tables``; ``scripts/generate_tactic_table.py`` regenerates them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+from .errors import ConfigError, SmemTacticsError
+from .versions import CutlassVersion
+
+SCHEMA = 1
+#: Ranked entries kept per (bucket, GEMM); the first EMIT_TOP of them are emitted as C++.
+DEFAULT_TOP = 8
+EMIT_TOP = 3
+#: Tables shipped in the package (SM12x).
+SHIPPED_GPUS = ("gb10", "rtx-pro-6000", "rtx-5090")
+SHIPPED_DTYPES = ("nvfp4", "mxfp8xmxfp4")
+ALL_GPUS = ("gb10", "rtx-pro-6000", "rtx-5090", "h100", "h200", "b200")
+
+
+class TableError(SmemTacticsError):
+    """A tactic table that cannot be used as it is (wrong CUTLASS release, schema or model)."""
+
+
+def table_key(gpu: str, model: str, dtype: str) -> str:
+    return f"{gpu}__{model}__{dtype}"
+
+
+def shipped_dir() -> Path:
+    return Path(str(resources.files("smem_tactics").joinpath("data/tables")))
+
+
+def shipped_table_path(gpu: str, model: str, dtype: str) -> Path:
+    return shipped_dir() / f"{table_key(gpu, model, dtype)}.json"
+
+
+def _resolve(gpu: str, model: str, dtype: str):
+    from .devices import gpu_facts
+    from .problems import model_shape
+    from .synthesis import dtype_recipe
+    from .config import Arch
+
+    g = gpu_facts(gpu)
+    shape = model_shape(model)
+    recipe = dtype_recipe(dtype, Arch.parse(g.arch))
+    return g, shape, recipe
+
+
+def build_table(gpu: str, model: str, dtype: str, *, buckets: Optional[Sequence[str]] = None,
+                gemms: Sequence[int] = (1, 2), routing: str = "uniform", limit_bytes: Optional[int] = None,
+                cutlass: Optional[str] = None, top: int = DEFAULT_TOP, emit_top: int = EMIT_TOP,
+                epilogues: Sequence[str] = ("void_c",)) -> dict:
+    """Synthesize, rank and tabulate (see the module docstring); returns the JSON-ready dict.
+
+    Tables rank the ``void_c`` epilogue by default: C = D (``c_eq_d``) only adds C staging to shared memory when
+    beta = 0, so its twin never ranks higher; the TensorRT-LLM patch carries those twins. TensorRT-LLM 1.2's own
+    configs for the dtype are ranked alongside as ``baselines`` (not candidates)."""
+    from . import __version__
+    from .config import Arch
+    from .cost import cost_model_version, cost_parameters, rank
+    from .emit.trtllm import framework_status, trtllm_baselines
+    from .problems import bucket_names, moe_problem, parse_bucket
+    from .synthesis import default_cutlass, synthesize
+
+    g, shape, recipe = _resolve(gpu, model, dtype)
+    arch = Arch.parse(g.arch)
+    limit = limit_bytes if limit_bytes is not None else g.smem_per_block_optin
+    version = CutlassVersion.parse(cutlass) if cutlass else default_cutlass(arch)
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ConfigError("top", top, "a positive integer")
+    bucket_list = [parse_bucket(b) for b in (buckets or bucket_names())]
+    candidates = synthesize(arch, recipe.name, limit, cutlass=str(version), epilogues=epilogues)
+    params = cost_parameters(arch)
+    baselines, baseline_notes = trtllm_baselines(arch, recipe.name, str(version), limit)
+    used: dict = {}
+    sections = []
+    for bucket, tokens in bucket_list:
+        for gemm in gemms:
+            problem = moe_problem(shape, gemm, tokens, routing)
+            ranked = rank(problem, g, candidates, params)[:top]
+            entries = []
+            for r in ranked:
+                used[r.candidate.name] = r.candidate
+                entry = r.to_dict()
+                entry["emit"] = r.rank <= emit_top
+                entries.append(entry)
+            base = []
+            if baselines:
+                for r in rank(problem, g, baselines, params)[:2]:
+                    base.append({"candidate": r.candidate.name, "short": r.candidate.short(),
+                                 "predicted_us": round(r.predicted_us, 3), "total_bytes": r.candidate.total_bytes,
+                                 "stages": r.candidate.stages,
+                                 "vs_top": round(r.predicted_us / ranked[0].predicted_us, 4)})
+            sections.append({"bucket": bucket, "tokens": tokens, "gemm": gemm, "problem": problem.to_dict(),
+                             "ranked": entries, "trtllm_1_2_best": base})
+    cand_dicts = {}
+    for name, c in sorted(used.items()):
+        d = c.to_dict()
+        d["short"] = c.short()
+        d["frameworks"] = framework_status(c)
+        cand_dicts[name] = d
+    metadata = {
+        "schema": SCHEMA,
+        "smem_tactics_version": __version__,
+        "cutlass_version": str(version),
+        "cost_model_version": cost_model_version(),
+        "cost_parameters": params.to_dict(),
+        "generated_by": "scripts/generate_tactic_table.py (smem_tactics.tables.build_table)",
+        "gpu": {k: v for k, v in g.__dict__.items()},
+        "model": shape.to_dict(),
+        "dtype": {"name": recipe.name, "about": recipe.about, "activation": recipe.activation,
+                  "weight": recipe.weight, "d": recipe.d, "kind": recipe.kind},
+        "arch": arch.value,
+        "limit_bytes": limit,
+        "routing": routing,
+        "buckets": [b for b, _ in bucket_list],
+        "gemms": list(gemms),
+        "top": top,
+        "emit_top": emit_top,
+        "search_space_size": len(candidates),
+        "epilogues": list(epilogues),
+        "trtllm_1_2_baselines": baseline_notes,
+        "oracle": None,
+    }
+    return {"metadata": metadata, "candidates": cand_dicts, "sections": sections}
+
+
+# -- oracle -------------------------------------------------------------------------------------------
+
+
+def verify_with_oracle(tables: Sequence[dict], tree=None, compiler: str = "g++", jobs: Optional[int] = None,
+                       progress=None, cache: Optional[dict] = None) -> dict:
+    """Compile every distinct candidate of ``tables`` in the host-only oracle and record, per candidate, the
+    measured ``sizeof(SharedStorage)`` and stages; returns ``{name: {"total", "stages", "match"|"error"}}``."""
+    from cpp_bindings.probe import run_probe
+    from cpp_bindings.trees import resolve_tree
+    from .config import KernelConfig
+
+    versions = {t["metadata"]["cutlass_version"] for t in tables}
+    if len(versions) != 1:
+        raise TableError(f"tables target several CUTLASS releases ({', '.join(sorted(versions))}); verify them apart")
+    version = versions.pop()
+    tree = tree or resolve_tree(version=version)
+    if tree.version != version:
+        raise TableError(f"the oracle tree is CUTLASS {tree.version}, the tables target {version}")
+    cache = cache if cache is not None else {}
+    todo = {}
+    for t in tables:
+        for name, c in t["candidates"].items():
+            if name not in cache:
+                todo[name] = c
+    if todo:
+        names = sorted(todo)
+        configs = [KernelConfig.from_dict(todo[n]["config"]) for n in names]
+        results = run_probe(configs, tree, compiler=compiler, jobs=jobs, progress=progress)
+        for n, r in zip(names, results):
+            c = todo[n]
+            if r.ok:
+                cache[n] = {"total": r.measured["total"], "stages": r.measured["stages"],
+                            "match": r.measured["total"] == c["total_bytes"] and r.measured["stages"] == c["stages"]}
+            else:
+                cache[n] = {"error": r.error, "match": False}
+    for t in tables:
+        matched = 0
+        for name, c in t["candidates"].items():
+            c["oracle"] = cache[name]
+            matched += bool(cache[name].get("match"))
+        t["metadata"]["oracle"] = {"compiler": compiler, "cutlass_tree": f"{tree.version} ({tree.source})",
+                                   "candidates": len(t["candidates"]), "matched": matched}
+    return cache
+
+
+# -- saving and loading ------------------------------------------------------------------------------------
+
+
+def save_table(table: dict, out_dir: Union[str, Path], png: bool = True) -> list:
+    """Write ``<gpu>__<model>__<dtype>.json``, ``.md`` and (with matplotlib) ``.png`` into ``out_dir``."""
+    meta = table["metadata"]
+    key = table_key(meta["gpu"]["key"], meta["model"]["key"], meta["dtype"]["name"])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{key}.json", out / f"{key}.md"]
+    # one line per candidate / section keeps the shipped files small and their diffs readable
+    body = {k: v for k, v in table.items() if not k.startswith("_")}
+    paths[0].write_text(_compact_json(body))
+    paths[1].write_text(markdown(table))
+    if png:
+        paths.append(render_png(table, out / f"{key}.png"))
+    return paths
+
+
+def _compact_json(table: dict) -> str:
+    lines = ["{", f' "metadata": {json.dumps(table["metadata"], separators=(",", ":"))},', ' "candidates": {']
+    items = list(table["candidates"].items())
+    for i, (k, v) in enumerate(items):
+        lines.append(f"  {json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}{',' if i < len(items) - 1 else ''}")
+    lines.append(" },")
+    lines.append(' "sections": [')
+    for i, s in enumerate(table["sections"]):
+        lines.append(f"  {json.dumps(s, separators=(',', ':'))}{',' if i < len(table['sections']) - 1 else ''}")
+    lines.append(" ]")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def installed_cutlass_versions() -> list:
+    """(version, source) of every CUTLASS tree found in installed packages (cheap: reads version.h)."""
+    try:
+        from cpp_bindings.trees import installed_trees
+
+        return [(t.version, t.source) for t in installed_trees()]
+    except SmemTacticsError:
+        return []
+
+
+def check_metadata(table: dict, cutlass: Optional[str] = None, source: str = "table") -> Optional[str]:
+    """Raise :class:`TableError` if the table cannot be used; returns a note (or ``None``) otherwise."""
+    meta = table.get("metadata") if isinstance(table, dict) else None
+    if not isinstance(meta, dict):
+        raise TableError(f"{source}: no metadata block; regenerate it with scripts/generate_tactic_table.py")
+    if meta.get("schema") != SCHEMA:
+        raise TableError(f"{source}: schema {meta.get('schema')!r}, this smem_tactics reads schema {SCHEMA}; "
+                         f"regenerate it with scripts/generate_tactic_table.py")
+    built_for = str(meta.get("cutlass_version"))
+    if cutlass is not None:
+        expected = str(CutlassVersion.parse(cutlass))
+        if expected != built_for:
+            raise TableError(
+                f"{source}: built for CUTLASS {built_for}, but CUTLASS {expected} was asked for: its stage counts and "
+                f"byte counts hold for {built_for} only; regenerate with scripts/generate_tactic_table.py "
+                f"--cutlass {expected}")
+        return None
+    installed = installed_cutlass_versions()
+    if not installed:
+        return (f"note: no installed CUTLASS tree to check against; the table holds for CUTLASS {built_for} "
+                f"(pip install flashinfer-python==0.7.2.post1 ships 4.5.0)")
+    if built_for not in {v for v, _ in installed}:
+        have = ", ".join(f"{v} ({s})" for v, s in installed)
+        raise TableError(
+            f"{source}: built for CUTLASS {built_for}, but the installed CUTLASS is {have}: the stage counts and byte "
+            f"counts would not hold for the kernels you can build; install CUTLASS {built_for} (flashinfer-python="
+            f"=0.7.2.post1 ships 4.5.0), pass --cutlass {built_for} if you build against it elsewhere, or regenerate "
+            f"with scripts/generate_tactic_table.py --cutlass <installed version>")
+    return None
+
+
+def load_table(path: Union[str, Path], cutlass: Optional[str] = None) -> dict:
+    """Read a table and check it (see :func:`check_metadata`); every candidate's footprint is recomputed and must
+    equal what the table records."""
+    from .synthesis import Candidate
+
+    p = Path(path)
+    try:
+        table = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise TableError(f"{p}: no such table") from None
+    except json.JSONDecodeError as e:
+        raise TableError(f"{p}: not a JSON table ({e.msg} at line {e.lineno})") from None
+    note = check_metadata(table, cutlass, str(p.name))
+    for name, c in table.get("candidates", {}).items():
+        try:
+            Candidate.from_dict(c)
+        except (ConfigError, SmemTacticsError) as e:
+            raise TableError(f"{p.name}: candidate {name} no longer matches the footprint model ({e}); regenerate "
+                             f"the table") from None
+    table["_note"] = note
+    table["_path"] = str(p)
+    return table
+
+
+# -- presentation -----------------------------------------------------------------------------------------
+
+
+def _fmt_us(x: float) -> str:
+    return f"{x:,.1f}" if x < 1e4 else f"{x:,.0f}"
+
+
+def markdown(table: dict) -> str:
+    """The table's Markdown summary."""
+    meta = table["metadata"]
+    g, m, d = meta["gpu"], meta["model"], meta["dtype"]
+    oracle = meta.get("oracle")
+    lines = [f"# {g['full_name']} x {m['full_name']} x {d['name']}", "",
+             f"* {d['about']}",
+             f"* limit {meta['limit_bytes']} B per block ({g['arch']}, {g['sms']} SMs, {g['mem_bw_gbps']} GB/s); "
+             f"CUTLASS {meta['cutlass_version']}; smem_tactics {meta['smem_tactics_version']}, cost model "
+             f"v{meta['cost_model_version']}; routing {meta['routing']}",
+             f"* model: hidden {m['hidden']}, intermediate {m['intermediate']}, {m['experts']} experts, top-{m['top_k']}",
+             f"* {meta['search_space_size']} configs fit and were ranked; the top {meta['top']} per bucket are kept, "
+             f"the top {meta['emit_top']} emitted as C++",
+             "* TensorRT-LLM 1.2's own kernels for this dtype: " + (
+                 "; ".join(f"{n['config']}: {n['reason']}" for n in meta.get("trtllm_1_2_baselines", []))
+                 or "none"),
+             "* oracle: " + (f"{oracle['matched']}/{oracle['candidates']} candidates' SharedStorage and stages "
+                             f"reproduced by compiling against CUTLASS {oracle['cutlass_tree']} ({oracle['compiler']})"
+                             if oracle else "not run for this table"), ""]
+    for s in table["sections"]:
+        lines += [f"## {s['bucket']} GEMM{s['gemm']} ({s['problem']['label']})", "",
+                  "| # | config | smem B | stages | predicted us | TRT-LLM 1.2 | reason (top) |", "|---|---|---|---|---|---|---|"]
+        for e in s["ranked"]:
+            c = table["candidates"][e["candidate"]]
+            fw = c.get("frameworks", {})
+            trt = "n/a" if fw.get("trtllm_1_2") is None else ("yes" if fw["trtllm_1_2"] else "new")
+            reason = e["reason"] if e["rank"] == 1 else ""
+            lines.append(f"| {e['rank']} | `{c['short']}` | {c['total_bytes']} | {c['stages']} | "
+                         f"{_fmt_us(e['predicted_us'])} | {trt} | {reason} |")
+        for b in s.get("trtllm_1_2_best", [])[:1]:
+            lines.append(f"| TRT-LLM | `{b['short']}` (auto stages) | {b['total_bytes']} | {b['stages']} | "
+                         f"{_fmt_us(b['predicted_us'])} | yes | {b['vs_top']:.2f}x the #1 |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def text(table: dict, buckets: Optional[Sequence[str]] = None, gemms: Optional[Sequence[int]] = None,
+         top: Optional[int] = None) -> str:
+    """The ranked table as plain text (what ``smem-tactics table`` prints)."""
+    from .commands._common import table as fmt
+
+    meta = table["metadata"]
+    g, m, d = meta["gpu"], meta["model"], meta["dtype"]
+    head = [f"{g['full_name']} ({g['arch']}, {meta['limit_bytes']} B/block) x {m['full_name']} x {d['name']}; "
+            f"CUTLASS {meta['cutlass_version']}, cost model v{meta['cost_model_version']}, {meta['routing']} routing"]
+    oracle = meta.get("oracle")
+    if oracle:
+        head.append(f"oracle: {oracle['matched']}/{oracle['candidates']} footprints reproduced against CUTLASS "
+                    f"{oracle['cutlass_tree']}")
+    out = ["\n".join(head)]
+    for s in table["sections"]:
+        if buckets and s["bucket"] not in buckets:
+            continue
+        if gemms and s["gemm"] not in gemms:
+            continue
+        rows = []
+        for e in s["ranked"][: top or None]:
+            c = table["candidates"][e["candidate"]]
+            fw = c.get("frameworks", {})
+            trt = "-" if fw.get("trtllm_1_2") is None else ("yes" if fw["trtllm_1_2"] else "new")
+            rows.append((e["rank"], c["short"], c["total_bytes"], c["stages"], _fmt_us(e["predicted_us"]), trt))
+        out.append(f"\n{s['bucket']} GEMM{s['gemm']}: n={s['problem']['n']} k={s['problem']['k']}, "
+                   f"{s['problem']['active_groups']:.1f} experts, {s['problem']['rows']:.0f} rows")
+        out.append(fmt(rows, ("#", "config", "smem B", "stages", "pred. us", "TRT-LLM 1.2"), "rllrrl"))
+        out.append(f"why #1: {s['ranked'][0]['reason']}")
+        if s.get("trtllm_1_2_best"):
+            b = s["trtllm_1_2_best"][0]
+            out.append(f"TensorRT-LLM 1.2's best fitting kernel: {b['short']} ({b['total_bytes']} B, auto {b['stages']} "
+                       f"stages) {_fmt_us(b['predicted_us'])} us = {b['vs_top']:.2f}x the #1")
+    return "\n".join(out)
+
+
+def render_png(table: dict, path: Union[str, Path]) -> Path:
+    """Each candidate's shared memory as a bar stacked by part, against the device limit line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .footprint import PART_ORDER
+
+    meta = table["metadata"]
+    cands = sorted(table["candidates"].values(), key=lambda c: (-c["total_bytes"], c["short"]))
+    parts = [p.value for p in PART_ORDER]
+    height = max(3.0, 0.26 * len(cands) + 1.6)
+    fig, ax = plt.subplots(figsize=(11, height))
+    colors = plt.get_cmap("tab20").colors
+    labels = [c["short"] for c in cands]
+    left = [0] * len(cands)
+    for i, part in enumerate(parts):
+        widths = [c["breakdown"].get(part, 0) for c in cands]
+        if not any(widths):
+            continue
+        ax.barh(range(len(cands)), widths, left=left, color=colors[i % len(colors)], label=part, height=0.75)
+        left = [a + b for a, b in zip(left, widths)]
+    limit = meta["limit_bytes"]
+    ax.axvline(limit, color="black", linestyle="--", linewidth=1.2)
+    ax.text(limit, len(cands) - 0.3, f" limit {limit} B", va="bottom", ha="right", fontsize=8)
+    ax.set_yticks(range(len(cands)))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.set_xlabel("sizeof(GemmKernel::SharedStorage), bytes")
+    ax.set_title(f"{meta['gpu']['full_name']} x {meta['model']['full_name']} x {meta['dtype']['name']} "
+                 f"(CUTLASS {meta['cutlass_version']})", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    ax.set_xlim(0, max(limit, max(left)) * 1.08)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=72)
+    plt.close(fig)
+    return out
+
+
+def write_png(table: dict, path: Union[str, Path]) -> tuple:
+    """(path, how): copy the PNG shipped next to a loaded table, else render it."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = Path(table.get("_path", "")).with_suffix(".png") if table.get("_path") else None
+    if src is not None and src.is_file():
+        shutil.copyfile(src, out)
+        return out, "copied the shipped PNG"
+    try:
+        return render_png(table, out), "rendered"
+    except ImportError:
+        raise TableError("writing the PNG needs matplotlib (pip install matplotlib), or pass --no-png") from None
+
+
+def emitted_candidates(directory: Optional[Union[str, Path]] = None) -> tuple:
+    """(candidates, CUTLASS version, table count): every distinct SM12x candidate the shipped tables emit."""
+    from .synthesis import Candidate
+
+    d = Path(directory) if directory else shipped_dir()
+    found: dict = {}
+    versions = set()
+    count = 0
+    for path in sorted(d.glob("*.json")):
+        table = load_table(path, cutlass=json.loads(path.read_text())["metadata"]["cutlass_version"])
+        if not table["metadata"]["arch"].startswith("sm12"):
+            continue
+        count += 1
+        versions.add(table["metadata"]["cutlass_version"])
+        for s in table["sections"]:
+            for e in s["ranked"]:
+                if e["emit"] and e["candidate"] not in found:
+                    found[e["candidate"]] = Candidate.from_dict(table["candidates"][e["candidate"]])
+    if len(versions) > 1:
+        raise TableError(f"shipped tables target several CUTLASS releases: {', '.join(sorted(versions))}")
+    if not found:
+        raise TableError(f"no SM12x tables in {d}; run scripts/generate_tactic_table.py")
+    return [found[k] for k in sorted(found)], versions.pop(), count
+
+
+__all__ = ["TableError", "SCHEMA", "build_table", "save_table", "load_table", "check_metadata", "markdown", "text",
+           "render_png", "write_png", "verify_with_oracle", "emitted_candidates", "shipped_table_path",
+           "shipped_dir", "table_key", "installed_cutlass_versions", "SHIPPED_GPUS", "SHIPPED_DTYPES", "ALL_GPUS"]

@@ -1,0 +1,120 @@
+"""Emission: translation units carry the oracle's composition and static_asserts of the model's numbers; the
+TensorRT-LLM additions carry verified footprints; a small sample compiles with device code for sm_120a and
+sm_121a (CI's device-compile sample; needs nvcc >= 12.8 and the CUTLASS 4.5.0 headers of flashinfer-python)."""
+
+import shutil
+
+import pytest
+
+from cpp_bindings.compose import compose
+from smem_tactics.cli import main
+from smem_tactics.emit import compile_command, translation_unit
+from smem_tactics.emit.build import build_all, first_error, ptxas_registers
+from smem_tactics.emit.trtllm import framework_status, trtllm_baselines, trtllm_patch, trtllm_twin
+from smem_tactics.errors import ConfigError
+from smem_tactics.synthesis import synthesize
+from smem_tactics.tables import emitted_candidates
+
+
+def _pick(short, dtype="nvfp4"):
+    return next(c for c in synthesize("sm120", dtype, 101376) if c.short() == short)
+
+
+def test_unit_holds_the_composition_and_the_models_numbers():
+    c = _pick("pp 128x32x128 s7 swapAB")
+    tu = translation_unit(c)
+    assert compose(c.config) in tu
+    assert f"static_assert(sizeof(typename GemmKernel::SharedStorage) == {c.total_bytes}," in tu
+    assert "StageCount<7>" in tu and "CollectiveMainloop::DispatchPolicy::Stages == 7" in tu
+    assert "gemm.run(stream)" in tu and "swap-AB" in tu
+
+
+def test_compile_command_builds_device_code_for_sm120a_and_sm121a():
+    cmd = compile_command("k.cu", ["-I/c/include"], "sm120")
+    joined = " ".join(cmd)
+    assert "-gencode arch=compute_120a,code=sm_120a" in joined
+    assert "-gencode arch=compute_121a,code=sm_121a" in joined
+    assert "-DNDEBUG" in cmd and "-c" in cmd
+
+
+def test_framework_status_recognises_trtllm_kernels_and_names_what_is_new():
+    base, notes = trtllm_baselines("sm120", "nvfp4", "4.5.0", 101376)
+    assert len(base) == 8 and all(n["fits"] for n in notes)  # 4 tiles x swap-AB, all fit under 4.5.0
+    assert all(framework_status(b)["trtllm_1_2"] for b in base)
+    new = framework_status(_pick("pp 128x32x128 s7 swapAB"))
+    assert new["trtllm_1_2"] is False and new["flashinfer_0_7_2"] is False
+    assert "pingpong" in new["why_new"] and "C = void" in new["why_new"]
+
+
+def test_trtllm_twin_and_patch_carry_verified_footprints():
+    c = _pick("pp 128x64x128 s6 swapAB")
+    twin = trtllm_twin(c)
+    assert twin.epilogue == "c_eq_d" and twin.config.c is not None and twin.total_bytes <= 101376
+    assert twin.total_bytes > c.total_bytes - 12288  # C staging costs at most a stage's worth here
+    patch = trtllm_patch([twin])
+    assert "CtaShape128x64x64B = 128064064," in patch
+    assert f"StageCount<{twin.stages}> = {twin.total_bytes} B" in patch
+    assert f"(128, 64, 128, {twin.stages}, \"KernelPtrArrayTmaWarpSpecializedPingpong\", True, \"e2m1\")" in patch
+    assert "MainloopScheduleType::PINGPONG" in patch
+
+
+def test_shipped_patch_file_is_current(tmp_path):
+    """docs/trtllm_sm120_additions.txt names every emitted tile (regenerated with the tables)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "trtllm_sm120_additions.txt").read_text()
+    from smem_tactics.emit.trtllm import tile_enum_name
+
+    cands, _, _ = emitted_candidates()
+    for c in cands:
+        assert tile_enum_name(c) in text, c.name
+
+
+def test_build_output_parsing():
+    stderr = ("ptxas info    : Compiling entry function '_ZN7cutlass13device_kernelIN1k' for 'sm_120a'\n"
+              "ptxas info    : Used 168 registers, used 1 barriers\n"
+              "ptxas info    : Compiling entry function '_ZN7cutlass13device_kernelIN1k' for 'sm_121a'\n"
+              "ptxas info    : Used 166 registers\n")
+    assert ptxas_registers(stderr) == {"sm_120a": 168, "sm_121a": 166}
+    assert first_error('x.cu(3): error: static assertion failed with "Nope"\n') == 'static assertion failed with "Nope"'
+
+
+def test_cli_emit_writes_units_and_trtllm_file(tmp_path, capsys):
+    assert main(["emit", "--gpu", "rtx-5090", "--model", "gpt-oss-120b", "--dtype", "nvfp4",
+                 "--out", str(tmp_path / "cu"), "--trtllm", str(tmp_path / "trt.txt")]) == 0
+    units = list((tmp_path / "cu").glob("*.cu"))
+    assert units and all("static_assert(sizeof(typename GemmKernel::SharedStorage)" in u.read_text() for u in units)
+    assert "CutlassTileConfigSM120" in (tmp_path / "trt.txt").read_text()
+    assert main(["emit", "--gpu", "h100", "--model", "qwen3-30b-a3b", "--dtype", "fp8", "--out",
+                 str(tmp_path / "h"), "--trtllm", str(tmp_path / "x.txt"), "--cutlass", "4.5.0"]) == 2
+    assert "SM120/SM121 only" in capsys.readouterr().err
+
+
+def test_cli_emit_needs_a_table():
+    with pytest.raises(ConfigError):
+        from smem_tactics.commands.emit import _table_candidates
+
+        _table_candidates(type("A", (), {"all": False, "gpu": "gb10", "model": None, "dtype": None,
+                                         "cutlass": None})())
+
+
+def _nvcc_for_sm120():
+    from cpp_bindings.trees import find_toolchain
+
+    nvcc = find_toolchain().nvcc or shutil.which("nvcc")
+    return nvcc
+
+
+@pytest.mark.skipif(_nvcc_for_sm120() is None, reason="nvcc not installed (CI has CUDA 13.0)")
+def test_device_compile_sample(tmp_path):
+    """CI's device-code sample: two emitted kernels (an NVFP4 swap-AB pingpong 128x32 tile no framework builds, and
+    an MXFP8 x MXFP4 one), each for sm_120a and sm_121a, static_asserts included."""
+    from cpp_bindings.trees import resolve_tree
+
+    cands, version, _ = emitted_candidates()
+    sample = [next(c for c in cands if c.short().startswith("pp 128x32x128") and c.swap_ab and c.dtype == "nvfp4"),
+              next(c for c in cands if c.dtype == "mxfp8xmxfp4" and c.tile[1] == 32)]
+    results = build_all(sample, resolve_tree(version=version), tmp_path, jobs=2)
+    for r in results:
+        assert r.ok, f"{r.name}: {r.error}"
+        assert set(r.registers) == {"sm_120a", "sm_121a"}
