@@ -48,6 +48,7 @@ from typing import Any, Optional, Sequence, Union
 
 from .config import Arch, KernelConfig, Kind
 from .devices import GpuFacts, gpu_facts
+from .layout.resolve import resolve_schedules
 from .errors import ConfigError
 from .problems import Problem
 from .synthesis import Candidate
@@ -207,7 +208,9 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
     k_blocks = -(-problem.k // tk)
     cluster = cfg.cluster[0] * cfg.cluster[1]
     occupancy = ctas_per_sm(candidate, g, p)
-    slots = (g.sms // cluster) * cluster * occupancy
+    # an SM100 2-SM MMA tile is worked by a CTA pair: half the slots, half of each tile's work per CTA
+    pair = 2 if resolve_schedules(cfg)[0].info.two_sm else 1
+    slots = (g.sms // cluster) * cluster * occupancy // pair
     waves = max(1, math.ceil(tiles / slots - 1e-9))
     active = max(1.0, min(tiles, float(slots)))
 
@@ -220,7 +223,7 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
     # one tile: operand loads vs MMA, then the epilogue
     bits_a = _gmem_bits(cfg, "a")
     bits_b = _gmem_bits(cfg, "b")
-    stage_bytes = tk * (tm * bits_a + tn * bits_b) / 8.0
+    stage_bytes = tk * (tm * bits_a + tn * bits_b) / 8.0 / pair
     tile_load_bytes = stage_bytes * k_blocks
     latency_s = g.mem_latency_ns * 1e-9 * p.loaded_latency_factor
     inflight = stage_bytes * (candidate.stages - 1)
@@ -230,12 +233,12 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
     l2_bw = p.l2_bytes_per_clk_per_sm * g.sms * clock_hz
     bw_per_cta = min(inflight / latency_s, l2_bw / active)
     load_s = tile_load_bytes / bw_per_cta
-    flops = 2.0 * tm * tn * tk * k_blocks
+    flops = 2.0 * tm * tn * tk * k_blocks / pair
     narrow = min(1.0, tn / p.mma_saturating_n)
     per_cta_flops = _tflops(candidate, g) * 1e12 / g.sms / occupancy * p.mma_efficiency * narrow
     mma_s = flops / per_cta_flops
     main_s = max(load_s, mma_s) + p.overlap_loss * min(load_s, mma_s) + k_blocks * p.k_block_overhead_ns * 1e-9
-    epi_s = tm * tn * d_bits / 8.0 / min(bw_per_cta, l2_bw / active) + p.epilogue_fixed_ns * 1e-9
+    epi_s = tm * tn * d_bits / 8.0 / pair / min(bw_per_cta, l2_bw / active) + p.epilogue_fixed_ns * 1e-9
     tile_s = max(main_s, epi_s) if candidate.pingpong else main_s + epi_s
     sm_s = waves * tile_s + latency_s
     cluster_factor = 1.0 + p.cluster_penalty_per_extra_cta * (cluster - 1)
@@ -243,7 +246,7 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
 
     needed = dram_bw / active * latency_s  # bytes in flight per CTA for its share of DRAM bandwidth
     useful = problem.rows * problem.n * problem.k * 2.0
-    launched = tiles * flops
+    launched = tiles * flops * pair
     padded = max(0.0, 1.0 - useful / launched) if launched else 0.0
     terms = CostTerms(
         tiles=tiles, slots=slots, waves=waves, ctas_per_sm=occupancy, k_blocks=k_blocks, dram_bytes=dram_bytes,
