@@ -1,0 +1,48 @@
+// Residency probe: how many blocks of a kernel with a given dynamic shared memory really run at the same time
+// on one SM, under a given shared-memory carve-out preference. Each block records the SM it ran on and its
+// start / end times (globaltimer, ns) while it spins; the host counts the largest overlap per SM.
+#include <cuda_runtime.h>
+
+#include <string>
+
+namespace smem_gg {
+
+__global__ void residency_probe_kernel(long long* out, long long spin_ns) {
+  extern __shared__ unsigned char smem[];
+  if (threadIdx.x == 0) {
+    unsigned smid;
+    asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
+    long long t0, t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    smem[0] = static_cast<unsigned char>(smid);  // touch the shared memory the block holds
+    do {
+      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    } while (t - t0 < spin_ns);
+    out[3 * blockIdx.x + 0] = smid + smem[0] * 0;
+    out[3 * blockIdx.x + 1] = t0;
+    out[3 * blockIdx.x + 2] = t;
+  }
+}
+
+std::string launch_residency_probe(long long* out, int blocks, int threads, int smem_bytes, int carveout_percent,
+                                   long long spin_ns, cudaStream_t stream) {
+  cudaError_t e = cudaFuncSetAttribute(residency_probe_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       smem_bytes);
+  if (e != cudaSuccess) return std::string("cudaFuncSetAttribute(max dynamic smem): ") + cudaGetErrorString(e);
+  e = cudaFuncSetAttribute(residency_probe_kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                           carveout_percent);
+  if (e != cudaSuccess) return std::string("cudaFuncSetAttribute(carveout): ") + cudaGetErrorString(e);
+  residency_probe_kernel<<<blocks, threads, smem_bytes, stream>>>(out, spin_ns);
+  e = cudaGetLastError();
+  if (e != cudaSuccess) return std::string("residency probe launch: ") + cudaGetErrorString(e);
+  return "";
+}
+
+int residency_probe_occupancy(int threads, int smem_bytes) {
+  int n = -1;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, residency_probe_kernel, threads, smem_bytes) != cudaSuccess)
+    return -1;
+  return n;
+}
+
+}  // namespace smem_gg

@@ -1,0 +1,228 @@
+"""A Triton fused-MoE grouped GEMM of the kind vLLM and SGLang run, autotuned under a shared-memory budget.
+
+Structure (the vLLM/SGLang ``fused_moe_kernel`` scheme, written for this project): the expert-sorted rows are
+padded per expert to a multiple of ``BLOCK_M`` (``row_ids``, -1 for padding) and every ``BLOCK_M`` block knows its
+expert (``block_expert``); program ``pid`` computes one ``BLOCK_M x BLOCK_N`` tile of ``a[rows] @ w[e].T`` with
+fp32 accumulation and a grouped (``GROUP_M``) tile order, and writes bf16. The padding metadata is what vLLM's
+``moe_align_block_size`` produces; here it is built once per (routing, BLOCK_M) on the host and is not part of the
+timed kernel (the CUTLASS contenders' per-group argument arrays are not timed either).
+
+Footprint: a config's shared memory is what the Triton compiler's software pipeliner really allocates
+(``CompiledKernel.metadata.shared``), read after compiling it; configs over the budget are discarded, never run.
+
+Triton and torch are imported when a function here is called.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+#: Tile sizes tried per input dtype (K in elements: 64/128 B rows for bf16, 128/256 B for e4m3).
+BLOCK_K_CHOICES = {"bf16": (64, 128), "e4m3": (128, 256)}
+BLOCK_M_CHOICES = (16, 32, 64, 128)
+BLOCK_N_CHOICES = (64, 128, 256)
+STAGE_CHOICES = (3, 4, 5)
+
+
+@dataclass(frozen=True)
+class TritonConfig:
+    block_m: int
+    block_n: int
+    block_k: int
+    group_m: int
+    num_warps: int
+    num_stages: int
+
+    @property
+    def name(self) -> str:
+        return (f"tr_{self.block_m}x{self.block_n}x{self.block_k}_g{self.group_m}_w{self.num_warps}"
+                f"_s{self.num_stages}")
+
+    def to_dict(self) -> dict:
+        return {"BLOCK_M": self.block_m, "BLOCK_N": self.block_n, "BLOCK_K": self.block_k, "GROUP_M": self.group_m,
+                "num_warps": self.num_warps, "num_stages": self.num_stages}
+
+
+def classic_smem_estimate(cfg: TritonConfig, dtype: str) -> int:
+    """The estimate frameworks use, ``(BM + BN) * BK * stages * bytes`` (kept only to report how far off it is)."""
+    nbytes = 1 if dtype == "e4m3" else 2
+    return (cfg.block_m + cfg.block_n) * cfg.block_k * cfg.num_stages * nbytes
+
+
+def candidate_configs(dtype: str) -> list:
+    """The autotuning space: every (BLOCK_M, BLOCK_N, BLOCK_K, stages); 4 warps, or 8 for the largest tiles.
+
+    Configs whose classic estimate is beyond twice the SM12x budget are not even compiled (no pipeliner
+    allocates less than half the classic estimate); the rest are compiled and judged by their real footprint.
+    """
+    if dtype not in BLOCK_K_CHOICES:
+        raise ValueError(f"dtype: {dtype!r} is not supported; allowed: {', '.join(BLOCK_K_CHOICES)}")
+    out = []
+    for bm in BLOCK_M_CHOICES:
+        for bn in BLOCK_N_CHOICES:
+            for bk in BLOCK_K_CHOICES[dtype]:
+                for st in STAGE_CHOICES:
+                    warps = 8 if bm * bn >= 128 * 128 else 4
+                    cfg = TritonConfig(bm, bn, bk, 1 if bm <= 32 else 8, warps, st)
+                    if classic_smem_estimate(cfg, dtype) <= 2 * 101376:
+                        out.append(cfg)
+    return out
+
+
+def padded_blocks(counts: Sequence[int], block_m: int) -> tuple:
+    """(row_ids, block_expert): rows of each expert padded to a multiple of ``block_m`` (-1 = padding), and the
+    expert of each ``block_m`` block. Pure Python (tested on CPU)."""
+    if block_m <= 0:
+        raise ValueError(f"block_m: {block_m} must be positive")
+    row_ids, block_expert, off = [], [], 0
+    for e, c in enumerate(counts):
+        if c < 0:
+            raise ValueError(f"counts: expert {e} has {c} rows")
+        if c == 0:
+            continue
+        nblocks = -(-c // block_m)
+        row_ids.extend(range(off, off + c))
+        row_ids.extend([-1] * (nblocks * block_m - c))
+        block_expert.extend([e] * nblocks)
+        off += c
+    return row_ids, block_expert
+
+
+@functools.lru_cache(maxsize=1)
+def _kernel():
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def moe_grouped_gemm(a_ptr, w_ptr, c_ptr, row_ids_ptr, block_expert_ptr, N, K, EM,
+                         stride_am, stride_we, stride_wn, stride_cm,
+                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr):
+        pid = tl.program_id(0)
+        num_pid_m = tl.cdiv(EM, BLOCK_M)
+        num_pid_n = tl.cdiv(N, BLOCK_N)
+        per_group = GROUP_M * num_pid_n
+        first_m = (pid // per_group) * GROUP_M
+        size_m = tl.minimum(num_pid_m - first_m, GROUP_M)
+        pid_m = first_m + (pid % per_group) % size_m
+        pid_n = (pid % per_group) // size_m
+
+        offs_m = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+        rows = tl.load(row_ids_ptr + offs_m)
+        row_ok = rows >= 0
+        safe_rows = tl.where(row_ok, rows, 0).to(tl.int64)
+        expert = tl.load(block_expert_ptr + pid_m).to(tl.int64)
+        offs_n = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+        offs_n_ld = offs_n % N
+        offs_k = tl.arange(0, BLOCK_K)
+        a_ptrs = a_ptr + safe_rows[:, None] * stride_am + offs_k[None, :]
+        w_ptrs = w_ptr + expert * stride_we + offs_n_ld[None, :].to(tl.int64) * stride_wn + offs_k[:, None]
+        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+        for kt in range(0, tl.cdiv(K, BLOCK_K)):
+            k_left = K - kt * BLOCK_K
+            a = tl.load(a_ptrs, mask=row_ok[:, None] & (offs_k[None, :] < k_left), other=0.0)
+            w = tl.load(w_ptrs, mask=offs_k[:, None] < k_left, other=0.0)
+            acc = tl.dot(a, w, acc)
+            a_ptrs += BLOCK_K
+            w_ptrs += BLOCK_K
+        c_ptrs = c_ptr + safe_rows[:, None] * stride_cm + offs_n[None, :]
+        tl.store(c_ptrs, acc.to(tl.bfloat16), mask=row_ok[:, None] & (offs_n[None, :] < N))
+
+    return moe_grouped_gemm
+
+
+class TritonMoe:
+    """The Triton contender for one routing (``counts``): padded metadata per BLOCK_M, compiled kernels per config."""
+
+    def __init__(self, counts: Sequence[int], device):
+        self.counts = list(counts)
+        self.device = device
+        self._meta: dict = {}
+
+    def meta(self, block_m: int):
+        torch = _torch()
+        if block_m not in self._meta:
+            row_ids, block_expert = padded_blocks(self.counts, block_m)
+            self._meta[block_m] = (torch.tensor(row_ids, dtype=torch.int32, device=self.device),
+                                   torch.tensor(block_expert, dtype=torch.int32, device=self.device))
+        return self._meta[block_m]
+
+    def args(self, a, w, out, cfg: TritonConfig):
+        row_ids, block_expert = self.meta(cfg.block_m)
+        n, k = w.shape[1], w.shape[2]
+        em = row_ids.numel()
+        grid = (max(1, (em // cfg.block_m) * -(-n // cfg.block_n)),)
+        return grid, (a, w, out, row_ids, block_expert, n, k, em, a.stride(0), w.stride(0), w.stride(1),
+                      out.stride(0))
+
+    def launcher(self, a, w, out, cfg: TritonConfig):
+        kernel = _kernel()
+        grid, args = self.args(a, w, out, cfg)
+        kw = dict(BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
+                  num_warps=cfg.num_warps, num_stages=cfg.num_stages)
+
+        def run():
+            kernel[grid](*args, **kw)
+            return out
+
+        return run
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def compile_config(a, w, out, counts: Sequence[int], cfg: TritonConfig):
+    """Compile ``cfg`` for these argument types without running it; returns the CompiledKernel."""
+    kernel = _kernel()
+    grid, args = TritonMoe(counts, a.device).args(a, w, out, cfg)
+    return kernel.warmup(*args, BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
+                         num_warps=cfg.num_warps, num_stages=cfg.num_stages, grid=grid)
+
+
+def compiled_facts(compiled) -> dict:
+    """Shared memory (the pipeliner's real allocation), registers and spills of a compiled kernel."""
+    try:
+        compiled._init_handles()  # loads the module; fills n_regs / n_spills
+    except Exception:  # noqa: BLE001 -- facts below are what the compiler recorded either way
+        pass
+    meta = compiled.metadata
+    shared = meta.shared if hasattr(meta, "shared") else meta["shared"]
+    facts = {"shared": int(shared)}
+    for key in ("n_regs", "n_spills"):
+        val = getattr(compiled, key, None)
+        if val is not None:
+            facts[key] = int(val)
+    return facts
+
+
+def set_carveout(compiled, percent: int) -> Optional[str]:
+    """Set the shared-memory carve-out preference of a compiled Triton kernel (driver API through ctypes).
+    Returns None on success, else the reason it could not be set."""
+    import ctypes
+
+    try:
+        compiled._init_handles()
+        handle = int(compiled.function)
+    except Exception as e:  # noqa: BLE001 -- reported, not hidden
+        return f"no function handle: {e}"
+    try:
+        libcuda = ctypes.CDLL("libcuda.so.1")
+    except OSError as e:
+        return f"libcuda.so.1: {e}"
+    CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT = 9
+    rc = libcuda.cuFuncSetAttribute(ctypes.c_void_p(handle), ctypes.c_int(CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT),
+                                    ctypes.c_int(percent))
+    return None if rc == 0 else f"cuFuncSetAttribute returned {rc}"
+
+
+def within_budget(facts_by_cfg: dict, limit: int) -> list:
+    """Configs whose real shared memory is <= ``limit``."""
+    return [c for c, f in facts_by_cfg.items() if f.get("shared") is not None and f["shared"] <= limit]
+
+
+__all__ = ["TritonConfig", "candidate_configs", "classic_smem_estimate", "padded_blocks", "TritonMoe",
+           "compile_config", "compiled_facts", "set_carveout", "within_budget"]
