@@ -293,7 +293,10 @@ def explain(r: Ranked, problem: Problem, gpu: GpuFacts, runner_up: Optional[Rank
                  f"its DRAM share needs)")
     if runner_up is not None and runner_up.predicted_us > 0:
         gain = runner_up.predicted_us / r.predicted_us - 1.0
-        parts.append(f"{gain:.1%} ahead of {runner_up.candidate.short()}")
+        if gain < 0.001:
+            parts.append(f"level with {runner_up.candidate.short()} (within 0.1 %; the tie goes to less shared memory)")
+        else:
+            parts.append(f"{gain:.1%} ahead of {runner_up.candidate.short()}")
     return "; ".join(parts)
 
 
