@@ -118,3 +118,20 @@ def test_device_compile_sample(tmp_path):
     for r in results:
         assert r.ok, f"{r.name}: {r.error}"
         assert set(r.registers) == {"sm_120a", "sm_121a"}
+
+
+def test_committed_compile_summary_covers_exactly_the_emitted_set():
+    """docs/emitted_compile_summary.md (from scripts/compile_emitted.py) lists every kernel the shipped tables emit,
+    each compiled for sm_120a and sm_121a; regenerate it when the tables change."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "emitted_compile_summary.md").read_text()
+    rows = doc.split("## Kernels")[1].split("## Earlier")[0].splitlines()
+    compiled = {r.split("`")[1]: r for r in rows if r.startswith("| `")}
+    cands, _, _ = emitted_candidates()
+    assert set(compiled) == {c.name for c in cands}
+    for c in cands:
+        row = compiled[c.name]
+        assert row.rstrip().endswith("| yes |") and "sm_120a" in row and "sm_121a" in row
+        assert f"| {c.total_bytes} | {c.stages} |" in row
+    assert f"**{len(cands)} compiled, 0 failed**" in doc
