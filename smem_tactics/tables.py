@@ -311,7 +311,8 @@ def markdown(table: dict) -> str:
              f"* {meta['search_space_size']} configs fit and were ranked; the top {meta['top']} per bucket are kept, "
              f"the top {meta['emit_top']} emitted as C++",
              "* TensorRT-LLM 1.2's own kernels for this dtype: " + (
-                 "; ".join(f"{n['config']}: {n['reason']}" for n in meta.get("trtllm_1_2_baselines", []))
+                 "; ".join(f"{n['config']}: {n['reason']}" if "config" in n else n["note"]
+                           for n in meta.get("trtllm_1_2_baselines", []))
                  or "none"),
              "* oracle: " + (f"{oracle['matched']}/{oracle['candidates']} candidates' SharedStorage and stages "
                              f"reproduced by compiling against CUTLASS {oracle['cutlass_tree']} ({oracle['compiler']})"

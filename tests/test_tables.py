@@ -139,3 +139,11 @@ def test_cli_bad_input_is_a_clear_error(capsys, argv, needle):
     assert main(["table", *argv, "--no-png"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and needle in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("gpu,dtype", [("h100", "fp8"), ("b200", "nvfp4")])
+def test_non_sm12x_tables_build_and_render(tmp_path, gpu, dtype):
+    t = build_table(gpu, "gpt-oss-120b", dtype, buckets=["decode-8"], top=3)
+    paths = save_table(t, tmp_path, png=False)
+    assert "decode-8 GEMM1" in paths[1].read_text()
+    assert all(c["total_bytes"] <= 232448 for c in t["candidates"].values())
