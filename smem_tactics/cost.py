@@ -28,6 +28,8 @@ The model, per launch (all parameters in ``data/cost_model.json`` and ``data/gpu
   the tensor throughput, derated for narrow N; a pipeline hides all but ``overlap_loss`` of the shorter of the
   two; each k-block costs ``k_block_overhead_ns``; the epilogue stores the tile and costs ``epilogue_fixed_ns``,
   serial for cooperative kernels and hidden behind the other warp group's mainloop for pingpong.
+* **Group switches.** Each time a persistent CTA's next tile belongs to another expert, the array kernel rewrites
+  and fences its tensormaps: ``min(waves, active experts) x group_switch_ns``.
 * **Occupancy.** CTAs per SM = min(smem_per_sm // (smem + 1 KiB), registers, threads) -- 1 for CUTLASS's
   384-thread warp-specialized kernels, whose launch bounds let ptxas take 168 registers per thread.
 * ``time = softmax_p(dram_us, waves x tile_us + latency) x (1 + cluster penalty) + launch overhead``, where
@@ -72,6 +74,7 @@ class CostParameters:
     launch_overhead_us: float
     cluster_penalty_per_extra_cta: float
     bound_sharpness: float
+    group_switch_ns: float
     mma_efficiency: float
     mma_saturating_n: int
     l2_bytes_per_clk_per_sm: float
@@ -241,6 +244,10 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
     epi_s = tm * tn * d_bits / 8.0 / pair / min(bw_per_cta, l2_bw / active) + p.epilogue_fixed_ns * 1e-9
     tile_s = max(main_s, epi_s) if candidate.pingpong else main_s + epi_s
     sm_s = waves * tile_s + latency_s
+    # A persistent CTA walks the tiles with the grid's stride; each time its next tile belongs to another group
+    # (expert) the array kernel rewrites and fences its A/B/D tensormaps before the next TMA load.
+    switches = min(waves, max(1, math.ceil(problem.active_groups - 1e-9)))
+    sm_s += switches * p.group_switch_ns * 1e-9
     cluster_factor = 1.0 + p.cluster_penalty_per_extra_cta * (cluster - 1)
     predicted = _soft_max(dram_us, sm_s * 1e6, p.bound_sharpness) * cluster_factor + p.launch_overhead_us
 

@@ -72,6 +72,10 @@ TILE_SHAPE_RULES: tuple = (
          lambda c: _sm90(c) and c.kind is not Kind.BLOCKWISE and _ks(c).is_pingpong and c.tile[0] % 64),
     Rule("tile", "SM90 GMMA instructions have N = 8 .. 256 in steps of 8", "Tile_N must be a multiple of 8",
          lambda c: _sm90(c) and (c.tile[1] % 8 or c.tile[1] < 8)),
+    Rule("tile", "SM90 tile N = 8 does not compile for 16-bit operands, nor for FP8 with the pingpong schedule (seen "
+                 "compiling device code with CUTLASS 4.2.0 and nvcc 13.0 in issue 5's H100 benchmark; FP8 cooperative "
+                 "N = 8 compiles and is correct)", "Shape Divisibility Condition",
+         lambda c: _sm90(c) and c.tile[1] == 8 and (c.a.bits == 16 or _ks(c).is_pingpong)),
     Rule("tile", "SM90 GMMA consumes K in steps of 32 bytes (16 bf16/f16, 32 FP8, 8 tf32): tile K must be a "
                  "multiple of that", "SmemLayoutAtom must evenly divide tile shape.",
          lambda c: _sm90(c) and _bits_k(c) % 256),
