@@ -12,7 +12,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["smem_tactics", "smem_tactics.*", "cpp_bindings", "cpp_bindings.*"]),
     package_data={
-        "smem_tactics": ["data/*.json", "data/*/*.json", "data/*/*.md"],
+        "smem_tactics": ["data/*.json", "data/*/*.json", "data/*/*.md", "data/*/*.png"],
         "cpp_bindings": ["*.hpp", "*.cu", "*.h", "*/*.cu", "*/*.hpp", "*/*.cpp"],
     },
     install_requires=[],

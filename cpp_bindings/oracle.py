@@ -23,6 +23,8 @@ from .probe import ProbeResult, run_probe
 from .trees import CutlassTree
 
 AGREE, MISMATCH, BOTH_REJECT = "agree", "MISMATCH", "both reject"
+#: The model rejects by a rule that only a device compile shows; the host-only probe cannot see it.
+DEVICE_REJECT = "device-only reject"
 
 
 @dataclass
@@ -56,9 +58,9 @@ def compare_one(result: ProbeResult) -> Comparison:
     cfg = result.config
     try:
         pred = predict(cfg)
-        model_error = None
+        model_error, device_only = None, False
     except UnsupportedConfigError as e:
-        pred, model_error = None, str(e)
+        pred, model_error, device_only = None, str(e), e.device_only
     if not result.ok:
         if pred is None:
             return Comparison(cfg, BOTH_REJECT, None, None, f"model: {model_error} | CUTLASS: {result.error}")
@@ -66,6 +68,9 @@ def compare_one(result: ProbeResult) -> Comparison:
                                                      f"{result.error}")
     m = result.measured
     if pred is None:
+        if device_only:
+            return Comparison(cfg, DEVICE_REJECT, None, m, f"host probe builds {m['total']} B; the model rejects it "
+                                                           f"for a device-compile failure: {model_error}")
         return Comparison(cfg, MISMATCH, None, m, f"model rejects ({model_error}) but CUTLASS builds {m['total']} B")
     diffs = [f"{k} {pred[k]} != {m[k]}" for k in pred if k in m and m[k] not in (-1, [-1, -1]) and pred[k] != m[k]]
     if diffs:
@@ -85,4 +90,4 @@ def verify(configs: Sequence[KernelConfig], tree: CutlassTree, compiler: str = "
     return [compare_one(r) for r in results]
 
 
-__all__ = ["Comparison", "verify", "compare_one", "predict", "AGREE", "MISMATCH", "BOTH_REJECT"]
+__all__ = ["Comparison", "verify", "compare_one", "predict", "AGREE", "MISMATCH", "BOTH_REJECT", "DEVICE_REJECT"]

@@ -41,13 +41,14 @@ class UnsupportedConfigError(SmemTacticsError, ValueError):
     missing specialization) CUTLASS reports for it, so the two can be matched.
     """
 
-    def __init__(self, field: str, reason: str, cutlass_message: str = ""):
+    def __init__(self, field: str, reason: str, cutlass_message: str = "", device_only: bool = False):
         self.field = field
         self.reason = reason
         self.cutlass_message = cutlass_message
+        self.device_only = device_only  # the assert fires only when device code is compiled
         msg = f"{field}: {reason}"
         if cutlass_message:
-            msg += f' [CUTLASS: "{cutlass_message}"]'
+            msg += f' [CUTLASS: "{cutlass_message}"' + (", in the device compile" if device_only else "") + "]"
         super().__init__(msg)
 
 

@@ -19,7 +19,8 @@ from .config import Arch, DType, EpilogueSchedule, FusionOp, KernelConfig, Kerne
 from .errors import UnsupportedConfigError
 from .layout.resolve import resolve_schedules
 from .layout.mainloop import uses_mxf8f6f4
-from .versions import SM120_MXF8F6F4_PTRARRAY_SCHEDULE, SM120_N_DIVISIBILITY, SM120_SF_K_ATOM, SM120_SMALL_N
+from .layout.sm100 import mma_k as sm100_mma_k, sm100_facts
+from .versions import SM100_2SM_EPI_N64, SM120_MXF8F6F4_PTRARRAY_SCHEDULE, SM120_N_DIVISIBILITY, SM120_SF_K_ATOM, SM120_SMALL_N
 
 KS, ES = KernelSchedule, EpilogueSchedule
 
@@ -32,6 +33,9 @@ class Rule:
     reason: str
     cutlass_message: str
     broken: Callable[[KernelConfig], bool]
+    # True for rules whose static_assert fires only when the kernel body is instantiated (a device compile):
+    # the host-only probe builds such configs, so the oracle counts "model rejects, probe builds" as agreement.
+    device_only: bool = False
 
 
 def _sm12x(cfg: KernelConfig) -> bool:
@@ -75,7 +79,7 @@ TILE_SHAPE_RULES: tuple = (
     Rule("tile", "SM90 tile N = 8 does not compile for 16-bit operands, nor for FP8 with the pingpong schedule (seen "
                  "compiling device code with CUTLASS 4.2.0 and nvcc 13.0 in issue 5's H100 benchmark; FP8 cooperative "
                  "N = 8 compiles and is correct)", "Shape Divisibility Condition",
-         lambda c: _sm90(c) and c.tile[1] == 8 and (c.a.bits == 16 or _ks(c).is_pingpong)),
+         lambda c: _sm90(c) and c.tile[1] == 8 and (c.a.bits == 16 or _ks(c).is_pingpong), device_only=True),
     Rule("tile", "SM90 GMMA consumes K in steps of 32 bytes (16 bf16/f16, 32 FP8, 8 tf32): tile K must be a "
                  "multiple of that", "SmemLayoutAtom must evenly divide tile shape.",
          lambda c: _sm90(c) and _bits_k(c) % 256),
@@ -88,7 +92,7 @@ TILE_SHAPE_RULES: tuple = (
                  "cannot cover a partial 128-column scale-factor atom", "TMA requires CTA_Tile and SLayout top-level "
                  "size equivalence.",
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[0] > 128 and c.tile[1] < 128
-         and 128 % c.tile[1]),
+         and 128 % c.tile[1], device_only=True),
     Rule("tile", "SM120 block-scaled MMAs consume K in steps of 64 elements (MXF4/NVF4 instruction) or 32 "
                  "(MXF8F6F4): tile K must be a multiple of that", "TiledMMA permutation must divide the tile (PermTileK)",
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[2] % (32 if uses_mxf8f6f4(c) else 64)),
@@ -189,6 +193,45 @@ RULES: tuple = (
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.a.bits >= 6 and c.b.bits >= 6
          and c.kernel_schedule in (KS.PTR_ARRAY_COOPERATIVE, KS.PTR_ARRAY_PINGPONG)
          and not c.cutlass.has(SM120_MXF8F6F4_PTRARRAY_SCHEDULE)),
+    # -- SM100 --------------------------------------------------------------------------------------
+    # builders/sm100_umma_builder.inl, sm100_blockscaled_umma_builder.inl, sm100_common.inl, sm1xx_common.inl;
+    # collectives sm100_(blockscaled_)mma_array_warpspecialized.hpp; epilogue builders/sm100_builder.inl.
+    Rule("kind", "SM100 has no FP8 blockwise-scaled grouped kernel in this model", "",
+         lambda c: _sm100(c) and c.kind is Kind.BLOCKWISE),
+    Rule("a", "SM100 dense operands are bf16 x bf16, f16 x f16, f32 x f32 (tf32) or any pair of FP8 types",
+         "Unsupported data type for ElementA",
+         lambda c: _sm100(c) and c.kind is Kind.DENSE and not (
+             (c.a.is_fp8 and c.b.is_fp8) or (c.a == c.b and c.a in (DType.BF16, DType.F16, DType.F32)))),
+    Rule("kernel_schedule", "the Nvf4 schedules need nvfp4 x nvfp4, the Mxf4 schedules mxfp4 x mxfp4 (the schedule "
+                            "fixes the scale-factor vector size: 16 / 32)",
+         "Kernel Schedule policy doesn't match the scale factor vector size.",
+         lambda c: _sm100(c) and c.kind is Kind.BLOCK_SCALED and (
+             (_ks(c) in _SM100_NVF4 and not (c.a is DType.NVFP4 and c.b is DType.NVFP4))
+             or (_ks(c) in _SM100_MXF4 and not (c.a is DType.MXFP4 and c.b is DType.MXFP4)))),
+    Rule("kernel_schedule", "the Mxf8f6f4 schedules take MX types only (ue8m0 scale factors), not nvfp4",
+         "MX_F4F6F8 only supports ue8m0 SF type",
+         lambda c: _sm100(c) and _ks(c) in _SM100_MXF8F6F4 and DType.NVFP4 in (c.a, c.b)),
+    # (UMMA M and N ranges: TILE_SHAPE_RULES above)
+    Rule("tile", "SM100 block-scaled MMA tiles need N = 64, 128, 192 or 256", "Cta N should be one of 64/128/192/256",
+         lambda c: _sm100(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] not in (64, 128, 192, 256)),
+    Rule("tile", "SM100 block-scaled tiles need K to be a multiple of 4 x the scale-factor vector size (64 for nvfp4, "
+                 "128 for MX types): the scale-factor smem atom holds 4 SF columns",
+         "TMA requires CTA_Tile and SLayout top-level size equivalence.",
+         lambda c: _sm100(c) and c.kind is Kind.BLOCK_SCALED and c.tile[2] % (4 * c.a.sf_vector)),
+    Rule("tile", "the SM100 tile K must be a multiple of the MMA instruction K (16 for bf16/f16, 8 for tf32, 32 for "
+                 "FP8 and MXF8F6F4, 64 for MXF4/NVF4)",
+         "Static cluster shape used: TileShape should be evenly divided by TiledMma",
+         lambda c: _sm100(c) and c.kind is not Kind.BLOCKWISE and c.tile[2] % sm100_mma_k(c)),
+    Rule("tile", "MMA.MXF8F6F4 with an unpacked fp4/fp6 operand (K-major) needs K % 128 == 0",
+         "TileSize and MNK Major does not met with MMA Mix 8-bit TMA load requirement",
+         lambda c: _sm100(c) and c.kind is Kind.BLOCK_SCALED and sm100_facts(c).mxf8f6f4
+         and min(c.a.bits, c.b.bits) < 8 and c.tile[2] % 128),
+    Rule("epilogue_tile", "from CUTLASS 4.6, a 2-SM TMA epilogue with 16-bit C/D and an automatic epilogue tile needs "
+                          "the CTA N to be a multiple of 64 when it is above 128",
+         "SM100 2SM TMA epilogue: 16-bit element types (f16/bf16) with CtaN > 128 require CtaN to be divisible by 64.",
+         lambda c: _sm100(c) and c.cutlass.has(SM100_2SM_EPI_N64) and _es(c).info.two_sm and not _es(c).no_smem
+         and c.epilogue_tile is None and max((c.c or c.d).bits, c.d.bits) == 16 and c.tile[1] > 128
+         and c.tile[1] % 64),
     # -- blockwise --------------------------------------------------------------------------------
     Rule("stages", "the SM90 FP8 blockwise builder only computes automatic stage counts (no StageCount<S> overload)",
          "no matching function for call to compute_stage_count_with_blockwise_scale",
@@ -216,6 +259,11 @@ RULES: tuple = (
 ) + TILE_SHAPE_RULES
 
 
+_SM100_NVF4 = (KS.PTR_ARRAY_1SM_NVF4_SM100, KS.PTR_ARRAY_2SM_NVF4_SM100)
+_SM100_MXF4 = (KS.PTR_ARRAY_1SM_MXF4_SM100, KS.PTR_ARRAY_2SM_MXF4_SM100)
+_SM100_MXF8F6F4 = (KS.PTR_ARRAY_1SM_MXF8F6F4_SM100, KS.PTR_ARRAY_2SM_MXF8F6F4_SM100)
+
+
 def violations(cfg: KernelConfig) -> list:
     """Every :class:`Rule` ``cfg`` breaks (empty if CUTLASS accepts it, as far as these rules know)."""
     return [r for r in RULES if r.broken(cfg)]
@@ -225,7 +273,7 @@ def ensure_supported(cfg: KernelConfig) -> None:
     """Raise :class:`UnsupportedConfigError` for the first rule ``cfg`` breaks."""
     rule = _first_broken(cfg.stage_free, isinstance(cfg.stages, int))
     if rule is not None:
-        raise UnsupportedConfigError(rule.field, rule.reason, rule.cutlass_message)
+        raise UnsupportedConfigError(rule.field, rule.reason, rule.cutlass_message, device_only=rule.device_only)
 
 
 @functools.lru_cache(maxsize=16384)

@@ -29,7 +29,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from cpp_bindings.oracle import AGREE, BOTH_REJECT, MISMATCH, verify
+    from cpp_bindings.oracle import AGREE, BOTH_REJECT, DEVICE_REJECT, MISMATCH, verify
     from cpp_bindings.trees import installed_trees, resolve_tree
 
     trees = [resolve_tree(path) for path in args.cutlass] if args.cutlass else installed_trees()
@@ -61,7 +61,7 @@ def run(args) -> int:
                                      cutlass=str(CutlassVersion.parse(tree.version)))
         bar = ProgressBar(len(configs), f"CUTLASS {tree.version}")
         comparisons = verify(configs, tree, compiler=args.compiler, jobs=args.jobs, progress=bar.advance)
-        counts = {AGREE: 0, BOTH_REJECT: 0, MISMATCH: 0}
+        counts = {AGREE: 0, BOTH_REJECT: 0, DEVICE_REJECT: 0, MISMATCH: 0}
         for c in comparisons:
             counts[c.status] += 1
         failed += counts[MISMATCH]
@@ -76,12 +76,13 @@ def run(args) -> int:
         for c in comparisons:
             p, m = c.predicted or {}, c.measured or {}
             rows.append((c.config.name(), p.get("total", "-"), p.get("stages", "-"), m.get("total", "-"),
-                         m.get("stages", "-"), c.status if c.status != BOTH_REJECT else "both reject"))
+                         m.get("stages", "-"), c.status))
         print(table(rows, ("config", "model B", "stages", "CUTLASS B", "stages", "result"), "lrrrrl"))
         for c in comparisons:
             if c.status == MISMATCH:
                 print(f"MISMATCH {c.config.name()}: {c.detail}")
-        print(f"{counts[AGREE]} agree, {counts[BOTH_REJECT]} rejected by both, {counts[MISMATCH]} mismatches")
+        print(f"{counts[AGREE]} agree, {counts[BOTH_REJECT]} rejected by both, {counts[DEVICE_REJECT]} rejected by "
+              f"device-compile rules (host probe builds them), {counts[MISMATCH]} mismatches")
     return 1 if failed else 0
 
 

@@ -75,6 +75,7 @@ class MainloopShape:
     sf_bits: int  # element bits of the scale arrays (8 for block-scaled SFs, 32 for blockwise)
     ab_align: int  # alignas on smem_A/smem_B (1024 on SM120, 16 otherwise)
     tensormap_count: int
+    sfb_extra_elements: int = 0  # elements SFB's smem layout spans beyond stages x sfb_stage (see below)
 
 
 def mainloop_shape(cfg: KernelConfig) -> MainloopShape:
@@ -98,7 +99,11 @@ def _mainloop_shape(cfg: KernelConfig) -> MainloopShape:
         sfa = sf_bytes_per_stage(m, k, vs)
         n_sf = max(n, 128) if cfg.cutlass.has(SM120_SFB_PADDED) else n
         sfb = sf_bytes_per_stage(n_sf, k, vs)
-        return MainloopShape(a_stage, b_stage, sfa, sfb, 8, 1024, 4)
+        # From 4.5 an N < 128 tile views the 128-column SFB atom through logical_divide(SFB, N); when N does
+        # not divide 128 (N = 96) the divided layout's cosize reaches one element past the padded atoms,
+        # which array_aligned rounds up to 16 more bytes (measured: +16 B at 2 and 3 stages, K 128 and 256).
+        extra = 1 if cfg.cutlass.has(SM120_SFB_PADDED) and n < 128 and 128 % n else 0
+        return MainloopShape(a_stage, b_stage, sfa, sfb, 8, 1024, 4, extra)
     if cfg.kind is Kind.BLOCKWISE:
         gm, gn, gk = cfg.scale_granularity
         if arch is Arch.SM120:
@@ -123,7 +128,7 @@ def mainloop_storage(cfg: KernelConfig, stages: int) -> tuple:
     ]
     if cfg.kind is not Kind.DENSE:
         members.append(array_aligned("smem_SFA", shape.sfa_stage * stages, 8, Part.SFA))
-        members.append(array_aligned("smem_SFB", shape.sfb_stage * stages, 8, Part.SFB))
+        members.append(array_aligned("smem_SFB", shape.sfb_stage * stages + shape.sfb_extra_elements, 8, Part.SFB))
     tensors = Struct("mainloop", tuple(members), align=128)
     tmaps = Struct("mainloop", (tensormaps("tensormap_AB", shape.tensormap_count),), align=128)
     return tensors, tmaps, pipeline("mainloop", stages, Part.MAINLOOP_PIPELINE)
