@@ -47,7 +47,7 @@ def predict(cfg: KernelConfig) -> dict:
     if cfg.arch.family.value != "sm100":  # the SM100 collectives expose the same pieces; compare totals there
         epi = epilogue_layout(cfg)
         tensors, _, _ = mainloop_storage(cfg, fp.stages)
-        out.update(epi_shared=epi.shared_storage_bytes, ml_tensors=layout(tensors).size)
+        out.update(epi_shared=epi.shared_storage_bytes, ml_tensors=layout(tensors, fp.stages).size)
         if fp.epilogue_tile != (0, 0):
             out.update(epi_tile=list(fp.epilogue_tile), epi_stages_c=fp.epilogue_stages_c,
                        epi_stages_d=fp.epilogue_stages_d)

@@ -751,24 +751,61 @@ class KernelConfig:
 
     def __hash__(self) -> int:
         # cached: configs are hashed by every memoized layout function (enum hashing is slow in Python)
-        h = self.__dict__.get("_hash")
+        d = self.__dict__
+        h = d.get("_hash")
         if h is None:
-            h = hash(tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+            sfh = d.get("_sf_hash")
+            if sfh is None:
+                # Enum members hash by name in Python code (slow); their string values hash natively and equal
+                # configs have equal values, so the hash stays consistent with __eq__. Everything but the stage
+                # count is hashed once and shared by with_stages() copies.
+                f, v = d["fusion"], d["cutlass"]
+                sfh = hash((d["arch"].value, d["a"].value, d["b"].value, d["c"].value if d["c"] else None,
+                            d["d"].value, d["tile"], d["kind"].value, d["layout_cd"].value, d["cluster"],
+                            d["kernel_schedule"].value, d["epilogue_schedule"].value, d["epilogue_tile"],
+                            (f.op.value, f.activation, f.sf_vector, f.sf_layout.value, f.sf_type),
+                            d["mode"].value, d["scale_granularity"], (v.major, v.minor, v.patch)))
+                object.__setattr__(self, "_sf_hash", sfh)
+            st = d["stages"]
+            h = hash((sfh, st if isinstance(st, int) else st.value))
             object.__setattr__(self, "_hash", h)
         return h
+
+    def __getstate__(self) -> dict:
+        # cached hashes depend on the process's string-hash seed; caches are rebuilt on demand
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
 
     @property
     def stage_free(self) -> "KernelConfig":
         """This config with ``stages='auto'``: the key of everything that does not depend on the stage count."""
         sf = self.__dict__.get("_stage_free")
         if sf is None:
-            sf = self if self.stages is StageConvention.AUTO else dataclasses.replace(self, stages=StageConvention.AUTO)
+            if self.stages is StageConvention.AUTO:
+                sf = self
+            else:
+                sf = self._copy_with_stages(StageConvention.AUTO)
             object.__setattr__(self, "_stage_free", sf)
         return sf
 
     def with_stages(self, stages: Stages) -> "KernelConfig":
         """The same config with another stage count or convention (fast path for searches)."""
-        return dataclasses.replace(self, stages=parse_stages(stages))
+        return self._copy_with_stages(parse_stages(stages))
+
+    def _copy_with_stages(self, stages: Stages) -> "KernelConfig":
+        # Every other field is already validated: copy them instead of re-running the dataclass __init__
+        # (dataclasses.replace costs ~20 us, which dominated stage searches).
+        new = object.__new__(KernelConfig)
+        d = new.__dict__
+        d.update(self.__dict__)  # keeps _sf_hash and _stage_free: neither depends on the stage count
+        d.pop("_hash", None)
+        d.pop("_footprint", None)
+        d["stages"] = stages
+        if stages is StageConvention.AUTO:
+            d["_stage_free"] = new
+        return new
 
     # -- derived facts ------------------------------------------------------------------------
     @property

@@ -19,8 +19,8 @@ from .layout.epilogue import EpilogueLayout, epilogue_layout
 from .layout.kernel import sm90_array_kernel
 from .layout.mainloop import auto_stages, mainloop_shape, mainloop_storage
 from .layout.primitives import SM100_CAPACITY
-from .layout.struct import Part, breakdown, layout
-from .legality import ensure_supported
+from .layout.struct import Part, evaluate, layout
+from .legality import _first_broken, ensure_supported
 from .versions import SM100_CAPACITY_ASSERT_IN_BODY
 
 #: Order in which parts are reported.
@@ -40,9 +40,14 @@ class Footprint:
     epilogue_tile: tuple
     epilogue_stages_c: int
     epilogue_stages_d: int
-    breakdown: tuple  # ((Part, bytes), ...) in PART_ORDER, zero parts omitted
+    part_bytes: tuple  # bytes per Part, in PART_ORDER (zeros included)
     carveout_bytes: Optional[int]  # the carve-out the builder subtracted (auto stage counts only)
     epilogue_shared_bytes: int  # sizeof(CollectiveEpilogue::SharedStorage)
+
+    @property
+    def breakdown(self) -> tuple:
+        """``((Part, bytes), ...)`` in report order, parts of zero bytes omitted; sums to :attr:`total_bytes`."""
+        return tuple((p, n) for p, n in zip(PART_ORDER, self.part_bytes) if n)
 
     @property
     def parts(self) -> dict:
@@ -86,17 +91,21 @@ def resolve_stages(cfg: KernelConfig) -> tuple:
         carve = carveout(cfg, epi)
         stages = auto_stages(cfg, carve)
     if cfg.arch.family is Arch.SM100:
-        from .layout.sm100 import min_stages
+        from .layout.sm100 import min_stages, tma_slice_error
 
         if stages <= 0:  # the SM100 builders' static_assert(PipelineStages > 0)
             raise UnsupportedConfigError(
                 "stages", f"no stage of A/B/SFA/SFB fits beside the {carve} B carve-out",
                 "Smem usage is too high. Can't create any SMEM buffers for A, B, SFA, and SFB.")
+        what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
         if stages < min_stages(cfg):  # sm100_mma_array_warpspecialized.hpp: static_assert(Stages >= 2)
-            what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
             raise UnsupportedConfigError("stages", f"the {what} stage count is {stages}; the SM100 dense mainloop "
                                                    "needs at least 2", "Specialization requires Stages set to value 1 "
                                                                        "or more.")
+        sliced = tma_slice_error(cfg, stages)
+        if sliced:
+            raise UnsupportedConfigError("tile", f"CuTe cannot slice one stage off this tile's A/B shared-memory "
+                                                 f"layout at the {what} stage count {stages}", sliced)
         return stages, carve
     if stages < 2 and cfg.arch.family is not Arch.SM100 or stages < 1:
         what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
@@ -106,32 +115,85 @@ def resolve_stages(cfg: KernelConfig) -> tuple:
 
 
 def _kernel_struct(cfg: KernelConfig, stages: int, epi: EpilogueLayout):
+    """The kernel's SharedStorage declaration. SM90/SM120 declarations are stage-parametric (one per
+    stage-free config, cached); SM100's is built for ``stages``."""
     if cfg.arch.family is Arch.SM100:
         from .layout.sm100 import sm100_array_kernel
 
         return sm100_array_kernel(cfg, stages, epi)
-    tensors, tmaps, pipe = mainloop_storage(cfg, stages)
-    return sm90_array_kernel(cfg, tensors, tmaps, pipe, epi)
+    return _sm90_array_kernel_template(cfg.stage_free)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
+def _sm90_array_kernel_template(cfg: KernelConfig):
+    tensors, tmaps, pipe = mainloop_storage(cfg)
+    return sm90_array_kernel(cfg, tensors, tmaps, pipe, epilogue_layout(cfg))
+
+
+def kernel_layout(cfg: KernelConfig):
+    """Placed members of ``cfg``'s SharedStorage (offsets and sizes), for inspection."""
+    stages, _ = resolve_stages(cfg)
+    return layout(_kernel_struct(cfg, stages, epilogue_layout(cfg)), stages)
+
+
+@functools.lru_cache(maxsize=16384)
+def _sm90_family_plan(sf: KernelConfig) -> tuple:
+    """Everything about an SM90/SM120 config that does not depend on an explicit stage count, computed once:
+    the legality verdicts (automatic / explicit stages), the epilogue, the stage-parametric kernel struct and
+    the stage count each automatic convention resolves to."""
+    rules = (_first_broken(sf, False), _first_broken(sf, True))
+    if rules[0] is not None and rules[1] is not None:
+        return rules, None, None, None
+    epi = epilogue_layout(sf)
+    auto = {}
+    for conv in StageConvention:
+        c = sf.with_stages(conv)
+        carve = carveout(c, epi)
+        auto[conv] = (auto_stages(c, carve), carve)
+    return rules, epi, _sm90_array_kernel_template(sf), auto
+
+
 def footprint(cfg: KernelConfig) -> Footprint:
     """Exact shared memory of ``cfg`` (== ``sizeof(GemmKernel::SharedStorage)``).
 
     Raises :class:`~smem_tactics.errors.UnsupportedConfigError` for combinations CUTLASS rejects.
+
+    Everything independent of the stage count is cached per stage-free config (:func:`_sm90_family_plan`);
+    the answer itself is kept on the config object (not in a global cache, which in a large search costs the
+    garbage collector more than replaying the layout does).
     """
-    ensure_supported(cfg)
-    epi = epilogue_layout(cfg)
-    stages, carve = resolve_stages(cfg)
-    lay = layout(_kernel_struct(cfg, stages, epi))
-    if cfg.arch.family is Arch.SM100 and lay.size > SM100_CAPACITY and not cfg.cutlass.has(SM100_CAPACITY_ASSERT_IN_BODY):
+    fp = cfg.__dict__.get("_footprint")
+    if fp is not None:
+        return fp
+    if cfg.arch.family is not Arch.SM100:
+        # fast path: one cached plan per stage-free config, then the layout replayed at this stage count
+        explicit = isinstance(cfg.stages, int)
+        rules, epi, struct, auto = _sm90_family_plan(cfg.stage_free)
+        rule = rules[explicit]
+        if rule is not None:
+            raise UnsupportedConfigError(rule.field, rule.reason, rule.cutlass_message, device_only=rule.device_only)
+        stages, carve = (cfg.stages, None) if explicit else auto[cfg.stages]
+        if stages < 2:
+            resolve_stages(cfg)  # raises the stage-count error with its message
+        total, sums = evaluate(struct, stages)
+    else:
+        ensure_supported(cfg)
+        epi = epilogue_layout(cfg)
+        stages, carve = resolve_stages(cfg)
+        struct = _kernel_struct(cfg, stages, epi)
+        total, sums = evaluate(struct, stages)
+    if cfg.arch.family is Arch.SM100 and total > SM100_CAPACITY and not cfg.cutlass.has(SM100_CAPACITY_ASSERT_IN_BODY):
         # sm100_gemm_array_tma_warpspecialized.hpp (4.2.x): class-scope static_assert on SharedStorageSize
-        raise UnsupportedConfigError("stages", f"the kernel needs {lay.size} B of shared memory, more than the "
+        raise UnsupportedConfigError("stages", f"the kernel needs {total} B of shared memory, more than the "
                                                f"{SM100_CAPACITY} B of an SM100 SM", "SMEM usage exceeded capacity.")
-    parts = breakdown(lay)
-    ordered = tuple((p, parts[p]) for p in PART_ORDER if parts.get(p))
-    return Footprint(cfg, lay.size, lay.align, stages, epi.tile, epi.stages_c, epi.stages_d, ordered, carve,
-                     epi.shared_storage_bytes)
+    # Built without the dataclass __init__ (its frozen setattr per field costs more than the layout itself).
+    fp = object.__new__(Footprint)
+    fp.__dict__.update(config=cfg, total_bytes=total, alignment=struct.alignment, stages=stages,
+                       epilogue_tile=epi.tile, epilogue_stages_c=epi.stages_c, epilogue_stages_d=epi.stages_d,
+                       part_bytes=tuple(sums), carveout_bytes=carve,
+                       epilogue_shared_bytes=epi.shared_storage_bytes)
+    object.__setattr__(cfg, "_footprint", fp)
+    return fp
 
 
 def footprint_bytes(cfg: KernelConfig) -> int:

@@ -21,6 +21,8 @@ The SM100 array kernel is laid out in :mod:`.sm100`.
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..config import KernelConfig, Mode
 from .epilogue import EpilogueLayout
 from .primitives import BARRIER, GROUPED_SCHEDULER_STAGES, pipeline
@@ -36,7 +38,7 @@ PERSISTENT_RESPONSE_BYTES = 1
 def with_alignas(node, alignment: int):
     """The same member declared with ``alignas(alignment)``."""
     if isinstance(node, Field):
-        return Field(node.name, node.size, max(node.align, alignment), node.part)
+        return dataclasses.replace(node, align=max(node.align, alignment))
     return Struct(node.name, node.members, node.align, max(node.member_align, alignment))
 
 

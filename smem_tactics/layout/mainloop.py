@@ -29,9 +29,8 @@ from .primitives import (
     SM120_CAPACITY,
     SM90_CAPACITY,
     TMA_DESCRIPTOR,
-    array_aligned,
-    array_engine,
-    pipeline,
+    stage_array,
+    stage_pipeline,
     tensormaps,
 )
 from .struct import Field, Part, Struct, align_up
@@ -113,25 +112,35 @@ def _mainloop_shape(cfg: KernelConfig) -> MainloopShape:
     return MainloopShape(a_stage, b_stage, 0, 0, 0, 1024 if arch is Arch.SM120 else 16, 2)
 
 
-def mainloop_storage(cfg: KernelConfig, stages: int) -> tuple:
-    """(TensorStorage, TensorMapStorage, PipelineStorage) of the mainloop collective at ``stages``."""
+def mainloop_storage(cfg: KernelConfig, stages: int = 0) -> tuple:
+    """(TensorStorage, TensorMapStorage, PipelineStorage) of the mainloop collective.
+
+    SM90/SM120 return stage-parametric declarations (``stages`` is ignored: lay them out with
+    ``layout(struct, S)`` / ``evaluate``); SM100 builds them for ``stages``.
+    """
     shape = mainloop_shape(cfg)
     if cfg.arch.family is Arch.SM100:
         from .sm100 import sm100_mainloop_storage
 
         return sm100_mainloop_storage(cfg, shape, stages)
-    # A/B are byte arrays (array_aligned: 16-byte multiple) or packed FP4 (array_subbyte); either way
-    # whole 16-byte multiples here, placed at alignas(1024) on SM120.
+    return _stage_parametric_storage(cfg.stage_free)
+
+
+@functools.lru_cache(maxsize=8192)
+def _stage_parametric_storage(cfg: KernelConfig) -> tuple:
+    shape = mainloop_shape(cfg)
+    # A/B: byte arrays (array_aligned) or packed FP4 (array_subbyte) -- whole 16-byte multiples for every legal
+    # tile -- placed at alignas(1024) on SM120.
     members = [
-        array_engine("smem_A", shape.a_stage * stages, 8, Part.A, shape.ab_align),
-        array_engine("smem_B", shape.b_stage * stages, 8, Part.B, shape.ab_align),
+        stage_array("smem_A", shape.a_stage, Part.A, shape.ab_align),
+        stage_array("smem_B", shape.b_stage, Part.B, shape.ab_align),
     ]
     if cfg.kind is not Kind.DENSE:
-        members.append(array_aligned("smem_SFA", shape.sfa_stage * stages, 8, Part.SFA))
-        members.append(array_aligned("smem_SFB", shape.sfb_stage * stages + shape.sfb_extra_elements, 8, Part.SFB))
+        members.append(stage_array("smem_SFA", shape.sfa_stage, Part.SFA))
+        members.append(stage_array("smem_SFB", shape.sfb_stage, Part.SFB, extra_bytes=shape.sfb_extra_elements))
     tensors = Struct("mainloop", tuple(members), align=128)
     tmaps = Struct("mainloop", (tensormaps("tensormap_AB", shape.tensormap_count),), align=128)
-    return tensors, tmaps, pipeline("mainloop", stages, Part.MAINLOOP_PIPELINE)
+    return tensors, tmaps, stage_pipeline("mainloop", Part.MAINLOOP_PIPELINE)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -65,6 +65,17 @@ def byte_array(name: str, nbytes: int, part: Part, align: int) -> Field:
     return Field(name, max(nbytes, 1), align, part)
 
 
+def stage_array(name: str, bytes_per_stage: int, part: Part, align: int = 16, extra_bytes: int = 0) -> Field:
+    """A per-stage ``array_aligned`` / ``ArrayEngine`` buffer (``alignas(align)`` on the member): at S stages it
+    holds ``extra_bytes + bytes_per_stage * S`` bytes, rounded up to 16 (an empty one still takes 16)."""
+    return Field(name, extra_bytes, max(align, 16), part, per_stage=bytes_per_stage, granule=16)
+
+
+def stage_pipeline(name: str, part: Part) -> Field:
+    """A ``Pipeline*Async<S>::SharedStorage`` whose stage count is the mainloop's: 16 B per stage, align 8."""
+    return Field(name, 0, BARRIER, part, per_stage=PIPE_STAGE, granule=1)
+
+
 def swizzle_alignment(contiguous_elements: int, bits: int) -> int:
     """Alignment of the widest GMMA smem swizzle atom that divides the contiguous extent
     (``ss_smem_selector``): SW128 / SW64 / SW32 / INTER -> 1024 / 512 / 256 / 128 bytes."""

@@ -44,16 +44,30 @@ def align_up(value: int, alignment: int) -> int:
 
 @dataclass(frozen=True)
 class Field:
-    """A leaf member: ``size`` bytes with alignment ``align``, counted under ``part``."""
+    """A leaf member: ``size`` bytes with alignment ``align``, counted under ``part``.
+
+    A per-stage array (a mainloop operand buffer, its pipeline) sets ``per_stage``: its size at ``S`` stages is
+    ``size + per_stage * S`` bytes, at least 1 (an empty array is still an object), rounded up to ``granule``
+    (16 for ``array_aligned``). Writing the stage dependence into the declaration lets one struct serve every
+    stage count (see :func:`evaluate`).
+    """
 
     name: str
     size: int
     align: int
     part: Part
+    per_stage: int = 0
+    granule: int = 1
 
     @property
     def alignment(self) -> int:
         return self.align
+
+    def size_at(self, stages: int) -> int:
+        if not self.per_stage:
+            return self.size
+        n = max(self.size + self.per_stage * stages, 1)
+        return -(-n // self.granule) * self.granule
 
 
 @dataclass(frozen=True)
@@ -92,7 +106,7 @@ class Placed:
 class StructLayout:
     """Size and alignment of a laid-out struct; :attr:`placed` lists the leaves at their offsets."""
 
-    __slots__ = ("size", "align", "_leaves")
+    __slots__ = ("size", "align", "_leaves", "_stages")
 
     def __init__(self, size: int, align: int, leaves: list):
         self.size = size
@@ -101,37 +115,88 @@ class StructLayout:
 
     @property
     def placed(self) -> tuple:
-        return tuple(Placed(prefix + f.name, off, f.size, f.part) for prefix, f, off in self._leaves)
+        st = getattr(self, "_stages", 0)
+        return tuple(Placed(prefix + f.name, off, f.size_at(st), f.part) for prefix, f, off in self._leaves)
 
 
-def _place(node: Node, base: int, prefix: str, out: list) -> int:
+
+
+def _place(node: Node, base: int, prefix: str, out: list, stages: int) -> int:
     """Place ``node`` at ``base`` (already aligned); append leaves to ``out``; return its size."""
     if node.__class__ is Field:
         out.append((prefix, node, base))
-        return node.size
+        return node.size_at(stages)
     offset = 0
     inner_prefix = prefix + node.name + "."
     for member in node.members:
         a = member.alignment
         offset = -(-offset // a) * a
-        if member.__class__ is Field:
-            out.append((inner_prefix, member, base + offset))
-            offset += member.size
-        else:
-            offset += _place(member, base + offset, inner_prefix, out)
+        offset += _place(member, base + offset, inner_prefix, out, stages)
     size = offset if offset > 0 else 1  # an empty struct occupies one byte
     a = node.alignment
     return -(-size // a) * a
 
 
-def layout(root: Struct) -> StructLayout:
-    """Lay out ``root`` and return its size, alignment and placed leaves."""
+def layout(root: Struct, stages: int = 0) -> StructLayout:
+    """Lay out ``root`` at ``stages`` (for per-stage fields) and return its size, alignment and placed leaves."""
     leaves: list = []
-    size = _place(root, 0, "", leaves)
-    return StructLayout(size, root.alignment, leaves)
+    size = _place(root, 0, "", leaves, stages)
+    lay = StructLayout(size, root.alignment, leaves)
+    lay._stages = stages
+    return lay
+
+
+# -- compiled evaluation ---------------------------------------------------------------------------
+# layout() walks the tree; searches evaluate one struct at many stage counts, so the tree is also flattened
+# once into begin/leaf/end operations and replayed with plain integer arithmetic.
+_BEGIN, _LEAF, _END = 0, 1, 2
+
+
+def _compile(node: Node, ops: list) -> None:
+    if node.__class__ is Field:
+        ops.append((_LEAF, node.align, node.size, node.per_stage, node.granule, _PART_INDEX[node.part]))
+        return
+    ops.append((_BEGIN, node.alignment, 0, 0, 0, 0))
+    for member in node.members:
+        _compile(member, ops)
+    ops.append((_END, node.alignment, 0, 0, 0, 0))
+
+
+def evaluate(root: Struct, stages: int) -> tuple:
+    """(sizeof(root), bytes per part index) at ``stages``; identical to :func:`layout` + :func:`breakdown`."""
+    ops = root.__dict__.get("_ops")
+    if ops is None:
+        ops = []
+        _compile(root, ops)
+        object.__setattr__(root, "_ops", ops)
+    sums = [0] * _N_PARTS
+    stack = []
+    off = 0
+    for kind, a, size, per_stage, granule, part in ops:
+        if a > 1:
+            off = -(-off // a) * a
+        if kind == _LEAF:
+            if per_stage:
+                size += per_stage * stages
+                if size < 1:
+                    size = 1
+                if granule > 1:
+                    size = -(-size // granule) * granule
+            sums[part] += size
+            off += size
+        elif kind == _BEGIN:
+            stack.append(off)
+            off = 0
+        else:
+            size = off if off > 0 else 1
+            off = stack.pop() + -(-size // a) * a
+    sums[_PADDING_INDEX] += off - sum(sums)
+    return off, sums
 
 
 _PART_INDEX = {p: i for i, p in enumerate(Part)}
+_N_PARTS = len(_PART_INDEX)
+_PADDING_INDEX = _PART_INDEX[Part.PADDING]
 _PARTS = tuple(Part)
 
 
@@ -139,8 +204,9 @@ def breakdown(lay: StructLayout) -> dict:
     """Bytes per :class:`Part`; whatever no leaf occupies is :attr:`Part.PADDING`. Sums to ``lay.size``."""
     sums = [0] * len(_PARTS)
     index = _PART_INDEX
+    st = getattr(lay, "_stages", 0)
     for _, f, _ in lay._leaves:
-        sums[index[f.part]] += f.size
+        sums[index[f.part]] += f.size_at(st)
     sums[index[Part.PADDING]] += lay.size - sum(sums)
     return {p: n for p, n in zip(_PARTS, sums) if n}
 
