@@ -47,6 +47,9 @@ def includes_for(cfg: KernelConfig) -> tuple:
     return (SCATTER_INCLUDE,) if cfg.fusion.op.is_scatter else ()
 
 
+_SM100_MXF8F6F4_SCHEDULES = (KernelSchedule.PTR_ARRAY_1SM_MXF8F6F4_SM100, KernelSchedule.PTR_ARRAY_2SM_MXF8F6F4_SM100)
+
+
 def _shape(values) -> str:
     return "cute::Shape<" + ",".join(f"cute::_{v}" for v in values) + ">"
 
@@ -141,6 +144,11 @@ def compose(cfg: KernelConfig) -> str:
         layout_b = f"cute::tuple<{layout_b}, LayoutSFB{ptr}>"
     align_a = operand_alignment(cfg.a, cfg.b)
     align_b = operand_alignment(cfg.b, cfg.a)
+    if arch is Arch.SM100 and kernel_schedule in _SM100_MXF8F6F4_SCHEDULES:
+        # the SM100 Mxf8f6f4 schedules run even fp4 x fp4 on MMA.MXF8F6F4, whose sub-byte operands need
+        # 128-element alignment (sm1xx_blockscaled_gemm_is_aligned)
+        align_a = 128 if cfg.a.bits < 8 else align_a
+        align_b = 128 if cfg.b.bits < 8 else align_b
     lines.append(
         "using CollectiveMainloop = typename cutlass::gemm::collective::CollectiveBuilder<\n"
         f"    {cfg.arch.cpp}, {op_class},\n"

@@ -101,6 +101,9 @@ _SM100_DENSE_PAIRS = (("bf16", "bf16"), ("bf16", "bf16"), ("f16", "f16"), ("e4m3
 _SM100_BS_PAIRS = (("nvfp4", "nvfp4"), ("nvfp4", "nvfp4"), ("nvfp4", "nvfp4"), ("mxfp4", "mxfp4"), ("mxfp4", "mxfp4"),
                    ("mxfp8_e4m3", "mxfp8_e4m3"), ("mxfp8_e4m3", "mxfp4"), ("mxfp4", "mxfp8_e4m3"),
                    ("mxfp6_e3m2", "mxfp8_e4m3"), ("mxfp8_e5m2", "mxfp6_e2m3"))
+#: SM100 stage picks: explicit counts kept small (a 4.2 kernel over capacity does not compile at all); 1 probes
+#: the dense mainloop's two-stage minimum.
+_SM100_STAGES = ("auto", "auto", "auto", "auto_epi", "auto_zero", 1, 2, 3, 4, 6)
 #: Dense MMA N per CTA pair / CTA: multiples of 8 (16 for 2-SM) up to 256, the common ones weighted up.
 _SM100_N = (8, 16, 24, 32, 32, 48, 64, 64, 96, 112, 128, 128, 128, 160, 192, 192, 224, 256, 256)
 
@@ -143,13 +146,19 @@ def _sm100(rng: random.Random) -> dict:
     d = _pick(rng, ("bf16", "bf16", "f16", "f32", "e4m3", "e5m2"))
     c = _pick(rng, (None, None, d, d, "f32", "bf16", "e4m3"))
     fusion = "LinCombEltAct<SiLu>" if rng.random() < 0.15 else None
+    layout_cd = _pick(rng, ("row", "row", "col"))
+    if block_scaled and rng.random() < 0.12:  # FP4 output with block scale factors (row-major SFD)
+        vs = 16 if a == "nvfp4" else 32
+        d, c, layout_cd = "e2m1", _pick(rng, (None, "bf16")), "row"
+        fusion = {"op": "LinCombBlockScaleFactor", "sf_vector": vs, "sf_layout": "row",
+                  "sf_type": "ue4m3" if vs == 16 else "ue8m0"}
     epilogue_tile = "auto"
     if epi.startswith("PtrArrayTma") and rng.random() < 0.1:
         cta_m = m // 2 if two_sm else m
         epilogue_tile = [_pick(rng, (cta_m, 64)) if cta_m >= 64 else cta_m, _pick(rng, (16, 32, 64))]
     return dict(arch="sm100", a=a, b=b, c=c, d=d, tile=[m, n, k], cluster=cluster, kernel_schedule=ks,
                 epilogue_schedule=epi, epilogue_tile=epilogue_tile, fusion=fusion,
-                layout_cd=_pick(rng, ("row", "row", "col")), stages=_pick(rng, _STAGES),
+                layout_cd=layout_cd, stages=_pick(rng, _SM100_STAGES),
                 mode=_pick(rng, ("grouped", "grouped", "ptr_array")))
 
 

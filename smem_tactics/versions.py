@@ -97,6 +97,17 @@ SM100_CAPACITY_ASSERT_IN_BODY = _delta(
     "operator(): a SharedStorage over 232448 B is still a complete type and only fails once device code is "
     "compiled (4.2.x rejects it as soon as the kernel type is named).",
 )
+SM100_2SM_EPI_N64 = _delta(
+    "sm100_2sm_epi_n64", "4.6.0",
+    "SM100 2-SM TMA epilogues with 16-bit C/D and EpilogueTileAuto static_assert CtaN % 64 == 0 when CtaN > 128 "
+    "(N = 160, 224 no longer compile).",
+)
+CUTE_SWIZZLED_SMEM_SLICE = _delta(
+    "cute_swizzled_smem_slice", "4.6.0",
+    "cute/pointer_flagged.hpp slices a Swizzle o smem_ptr_flag o Layout by slicing the inner layout alone; before, "
+    "slice_and_offset composed the swizzle's projections with the sliced modes, whose divisibility static_asserts "
+    "reject some SM100 A/B smem layouts (16/32-bit operands with N = 24, 40, ...; some stage counts with N = 8).",
+)
 BLOCKSCALED_STAGE_PIPELINE_128 = _delta(
     "blockscaled_stage_pipeline_128", "4.4.0",
     "sm100_compute_stage_count_or_override_blockscaled rounds the per-stage pipeline term up to 128 B.",
@@ -134,6 +145,8 @@ DELTAS: tuple[Delta, ...] = (
     SM100_ASYNC_TENSORMAP,
     SM100_EPI_TILE_N_FALLBACK,
     SM100_CAPACITY_ASSERT_IN_BODY,
+    SM100_2SM_EPI_N64,
+    CUTE_SWIZZLED_SMEM_SLICE,
     BLOCKSCALED_STAGE_PIPELINE_128,
     SM120_REDUCED_CAPACITY,
     SM120_MXF8F6F4_PTRARRAY_SCHEDULE,

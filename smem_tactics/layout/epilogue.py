@@ -153,7 +153,7 @@ def _sm100_tile(cfg: KernelConfig, two_sm: bool) -> _Sm100Tile:
         if not cfg.cutlass.has(SM100_EPI_TILE_N_FALLBACK):
             raise UnsupportedConfigError(
                 "tile", f"the automatic SM100 epilogue tile N = {en} does not divide the CTA tile N = {n} (from "
-                "CUTLASS 4.3 the epilogue tile falls back to the whole CTA N)", "Static shape_div failure")
+                "CUTLASS 4.3 the epilogue tile falls back to the whole CTA N)", "Divisibility Condition")
         en = n
     return _Sm100Tile(em, en, em, en if en == n else en // warp_n)
 
@@ -200,8 +200,10 @@ def _epi_stages(cfg: KernelConfig, tile: tuple, arch: Arch) -> tuple:
     m, n, _ = cfg.tile
     if arch is Arch.SM100:
         _, es = resolve_schedules(cfg)
-        m = m // 2 if es.info.two_sm else m
-    epi_tiles = (m // tile[0]) * (n // tile[1])
+        m, n = _sm100_cta_mn(cfg, es.info.two_sm)
+        epi_tiles = _shape_div(m, tile[0], "epilogue tile M") * _shape_div(n, tile[1], "epilogue tile N")
+    else:
+        epi_tiles = (m // tile[0]) * (n // tile[1])
     bits_c = cfg.c.bits if cfg.c else 0
     # a void D (finalize scatter): the SM120 builder sizes its stages from void (0 bits); the SM90 builder
     # substitutes the fusion's aux element first, so there d stands in for D
@@ -276,13 +278,42 @@ def _no_smem(cfg: KernelConfig) -> EpilogueLayout:
         tensors = Struct("epilogue", (Field("empty", 1, 1, Part.EPILOGUE_CD),))
         tmaps = Struct("epilogue", (Field("empty", 1, 1, Part.TENSORMAPS),))
     pipe = Field("epi_load", 2, 1, Part.EPILOGUE_PIPELINE)
+    tile, stages = (0, 0), 0
     if cfg.arch.family is Arch.SM100:
         shared_size = layout(tensors).size  # the adapter exposes the collective's SharedStorage
+        tile, stages = _sm100_no_smem_tile(cfg), 1  # Sm100PtrArrayNoSmemWarpSpecialized: StagesC = StagesD = 1
     else:
         shared_size = 1  # the adapter's SharedStorage is an empty struct
     t = layout(tensors)
     carve_epi = align_up(t.size, max(128, t.align)) + align_up(pipe.size, 16)
-    return EpilogueLayout((0, 0), 0, 0, False, tensors, tmaps, pipe, shared_size, carve_epi)
+    return EpilogueLayout(tile, stages, stages, False, tensors, tmaps, pipe, shared_size, carve_epi)
+
+
+def _shape_div(a: int, b: int, what: str) -> int:
+    """``cute::shape_div`` of static extents: a/b, or 1 when b is a multiple of a; anything else fails its
+    ``static_assert(... "Divisibility Condition")``."""
+    if a % b == 0:
+        return a // b
+    if b % a == 0:
+        return 1
+    raise UnsupportedConfigError("tile", f"{what}: {b} does not divide {a} (nor the reverse)", "Divisibility Condition")
+
+
+def _sm100_cta_mn(cfg: KernelConfig, two_sm: bool) -> tuple:
+    """``sm100_cta_tile_shape``: the MMA tile with M halved for a 2-SM MMA."""
+    m, n, _ = cfg.tile
+    return (m // 2 if two_sm else m), n
+
+
+def _sm100_no_smem_tile(cfg: KernelConfig) -> tuple:
+    """The no-smem builder's epilogue tile (``sm100_builder.inl``): the user's, else (CtaM, min(64, CtaN)); the
+    CTA tile must split into whole epilogue tiles (``EpiTiles = size(shape_div(CtaTile, EpiTile))``)."""
+    _, es = resolve_schedules(cfg)
+    cta_m, cta_n = _sm100_cta_mn(cfg, es.info.two_sm)
+    em, en = cfg.epilogue_tile if cfg.epilogue_tile is not None else (cta_m, min(64, cta_n))
+    _shape_div(cta_m, em, "epilogue tile M")
+    _shape_div(cta_n, en, "epilogue tile N")
+    return em, en
 
 
 def epilogue_layout(cfg: KernelConfig) -> EpilogueLayout:

@@ -52,7 +52,7 @@ import functools
 from dataclasses import dataclass
 
 from ..config import KernelConfig, KernelSchedule, Kind, Mode
-from ..versions import BLOCKSCALED_STAGE_PIPELINE_128, SM100_ASYNC_TENSORMAP
+from ..versions import BLOCKSCALED_STAGE_PIPELINE_128, CUTE_SWIZZLED_SMEM_SLICE, SM100_ASYNC_TENSORMAP
 from .mainloop import MainloopShape
 from .primitives import BARRIER, PIPE_STAGE, SM100_CAPACITY, TMA_DESCRIPTOR, array_engine, pipeline, tensormaps
 from .resolve import resolve_schedules
@@ -113,8 +113,13 @@ def _smem_bits(bits: int, packed_fp4: bool) -> int:
     return bits
 
 
-@functools.lru_cache(maxsize=8192)
 def sm100_facts(cfg: KernelConfig) -> Sm100Facts:
+    """Builder facts of ``cfg`` (independent of the stage count)."""
+    return _facts(cfg.stage_free)
+
+
+@functools.lru_cache(maxsize=8192)
+def _facts(cfg: KernelConfig) -> Sm100Facts:
     ks, _ = resolve_schedules(cfg)
     two_sm = ks.info.two_sm
     m, n, _k = cfg.tile
@@ -129,8 +134,8 @@ def sm100_facts(cfg: KernelConfig) -> Sm100Facts:
         tmaps = 4
     else:
         mxf8f6f4 = False
-        a_bits = _smem_bits(32 if cfg.a.bits == 32 else cfg.a.bits, False)  # f32 runs as tf32, 4 bytes
-        b_bits = _smem_bits(32 if cfg.b.bits == 32 else cfg.b.bits, False)
+        a_bits = _smem_bits(cfg.a.bits, False)  # f32 runs as tf32: still 4 bytes
+        b_bits = _smem_bits(cfg.b.bits, False)
         # sm100_umma_builder.inl: TotalTmem / (CtaM * CtaN), or (512 / CtaN) * 2 for a 1-SM MMA with M = 64;
         # at most 4.
         if two_sm or m > 64:
@@ -152,8 +157,8 @@ def _sf_stage_bytes(mn: int, k: int, vector: int) -> int:
     return (mn // 128) * 128 * 4 * (k // vector // 4)
 
 
-@functools.lru_cache(maxsize=8192)
 def sm100_mainloop_shape(cfg: KernelConfig) -> MainloopShape:
+    """Per-stage bytes (cached by ``mainloop.mainloop_shape``, the dispatcher)."""
     f = sm100_facts(cfg)
     _, n, k = cfg.tile
     a_stage = f.cta_m * k * f.a_bits // 8
@@ -166,8 +171,8 @@ def sm100_mainloop_shape(cfg: KernelConfig) -> MainloopShape:
     return MainloopShape(a_stage, b_stage, 0, 0, 0, 1, f.tensormap_count)
 
 
-def sm100_mainloop_storage(cfg: KernelConfig, shape: MainloopShape, stages: int) -> tuple:
-    """(TensorStorage, TensorMapStorage, PipelineStorage) of the SM100 mainloop at ``stages``."""
+def _mainloop_tensors(cfg: KernelConfig, shape: MainloopShape, stages: int) -> Struct:
+    """``CollectiveMma::TensorStorage``: aligned_struct<128> of ArrayEngine A, B (, SFA, SFB) over all stages."""
     f = sm100_facts(cfg)
     members = [
         array_engine("smem_A", shape.a_stage * 8 // f.a_bits * stages, f.a_bits, Part.A),
@@ -176,17 +181,30 @@ def sm100_mainloop_storage(cfg: KernelConfig, shape: MainloopShape, stages: int)
     if cfg.kind is Kind.BLOCK_SCALED:
         members.append(array_engine("smem_SFA", shape.sfa_stage * stages, 8, Part.SFA))
         members.append(array_engine("smem_SFB", shape.sfb_stage * stages, 8, Part.SFB))
-    tensors = Struct("mainloop", tuple(members), align=128)
-    tmaps = Struct("mainloop", (tensormaps("tensormap", shape.tensormap_count),), align=128)
-    return tensors, tmaps, pipeline("mainloop", stages, Part.MAINLOOP_PIPELINE)
+    return Struct("mainloop", tuple(members), align=128)
+
+
+def _mainloop_tensormaps(count: int) -> Struct:
+    """``CollectiveMma::TensorMapStorage``: aligned_struct<128> of ``count`` TMA descriptors."""
+    return Struct("mainloop", (tensormaps("tensormap", count),), align=128)
+
+
+def sm100_mainloop_storage(cfg: KernelConfig, shape: MainloopShape, stages: int) -> tuple:
+    """(TensorStorage, TensorMapStorage, PipelineStorage) of the SM100 mainloop at ``stages``."""
+    return (_mainloop_tensors(cfg, shape, stages), _mainloop_tensormaps(shape.tensormap_count),
+            pipeline("mainloop", stages, Part.MAINLOOP_PIPELINE))
 
 
 # --------------------------------------------------------------------------------------------------
 # Builder stage count
 
 
-@functools.lru_cache(maxsize=8192)
 def kernel_carveout(cfg: KernelConfig) -> int:
+    return _kernel_carveout(cfg.stage_free)
+
+
+@functools.lru_cache(maxsize=8192)
+def _kernel_carveout(cfg: KernelConfig) -> int:
     """``Sm100DenseGemmTmaUmmaCarveout<...>::KernelSmemCarveout`` (``builders/sm100_pipeline_carveout.inl``) for
     an array kernel (``IsArrayOfPointersGemm``): accumulator, CLC and throttle pipelines, load order, TMEM
     dealloc barrier, CLC responses, TMEM pointers and tensormaps. From 4.3.0 it counts two CLC pipelines and
@@ -231,25 +249,123 @@ def min_stages(cfg: KernelConfig) -> int:
 
 
 # --------------------------------------------------------------------------------------------------
+# A and B smem layouts that CuTe cannot slice
+#
+# The mainloop builds its TMA atoms from ``SmemLayoutA{}(_,_,_,Int<0>{})`` / ``SmemLayoutB{}(...)``
+# (``sm100_mma_array_warpspecialized.hpp``, ``sm100_blockscaled_mma_array_warpspecialized.hpp``). Slicing a
+# swizzled ``ComposedLayout`` (``cute/swizzle_layout.hpp``, ``slice_and_offset``) composes two projections of the
+# ``Swizzle<B,4,3>`` with the stage mode it removes and one with every mode it keeps; ``composition_impl``
+# (``cute/layout.hpp``) static_asserts its "Stride Divisibility" / "Shape Divisibility" conditions on the way. For
+# some K-major 16/32-bit tiles (N = 24, 40, ...; N = 8 with some stage counts) these fail -- so whether a tile
+# compiles can depend on the stage count. Emulated here leaf by leaf. From 4.6.0 (``CUTE_SWIZZLED_SMEM_SLICE``)
+# ``cute/pointer_flagged.hpp`` slices such layouts without the projections and every tile slices.
+
+
+def mma_k(cfg: KernelConfig) -> int:
+    """K (elements) of one SM100 UMMA instruction: 32 bytes of a dense operand (16 bf16/f16, 8 tf32, 32 FP8);
+    32 for MMA.MXF8F6F4 and 64 for MXF4/NVF4."""
+    if cfg.kind is Kind.BLOCK_SCALED:
+        return 32 if sm100_facts(cfg).mxf8f6f4 else 64
+    return 256 // sm100_facts(cfg).a_bits
+
+
+def _coalesce(modes: list) -> list:
+    out: list = []
+    for shape, stride in modes:
+        if shape == 1:
+            continue
+        if out and stride == out[-1][0] * out[-1][1]:
+            out[-1] = (out[-1][0] * shape, out[-1][1])
+        else:
+            out.append((shape, stride))
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _swizzle_projections(b: int) -> tuple:
+    """``swizzle_anti_zy`` and ``swizzle_only_zy`` of ``Swizzle<b,4,3>`` after ``coalesce_x`` (the last mode
+    is kept apart: ``composition_impl`` folds over all modes but the last)."""
+    m, s = 4, 3
+    shapes = (1 << m, 1 << b, 1 << (s - b), 1 << b)
+    anti = ((shapes[0], 1), (shapes[1], 0), (shapes[2], 1 << (m + b)), (shapes[3], 0))
+    only = ((shapes[0], 0), (shapes[1], 1 << m), (shapes[2], 0), (shapes[3], 1 << (m + s)))
+    return tuple(_coalesce(list(anti))), tuple(_coalesce(list(only)))
+
+
+def _compose_error(lhs: tuple, shape: int, stride: int):
+    """The static_assert ``composition_impl(lhs, shape:stride)`` fails, or None."""
+    if stride == 0 or shape == 1:
+        return None
+    rest_shape, rest_stride = shape, stride
+    for cur_shape, _ in lhs:
+        if rest_stride % cur_shape and rest_stride >= cur_shape:
+            return "Stride Divisibility Condition"
+        next_shape = -(-cur_shape // rest_stride)
+        next_stride = -(-rest_stride // cur_shape)
+        if next_shape != 1 and rest_shape != 1:
+            new_shape = min(next_shape, rest_shape)
+            if rest_shape % new_shape:
+                return "Shape Divisibility Condition"
+            rest_shape //= new_shape
+        rest_stride = next_stride
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _operand_slice_error(rows: int, k: int, bits: int, k_instr: int, stages: int):
+    """Slicing one stage off a K-major operand's smem layout: the atom is 8 rows x W elements (the widest
+    SW128/64/32 swizzle W dividing K, ``sm100_smem_selector``), tiled rows first, then K, then stages
+    (``UMMA::tile_to_mma_shape``), its K split by the instruction K."""
+    kbytes = k * bits // 8
+    b = 3 if kbytes % 128 == 0 else 2 if kbytes % 64 == 0 else 1 if kbytes % 32 == 0 else 0
+    if b == 0:
+        return None  # INTER atoms carry no swizzle bits to collide with
+    w = (16 << b) * 8 // bits
+    anti, only = _swizzle_projections(b)
+    stage = rows * k
+    leaves = ((8, w), (rows // 8, 8 * w), (k_instr, 1), (w // k_instr, k_instr), (k // w, w * rows))
+    return (_compose_error(anti, stages, stage) or _compose_error(only, stages, stage)
+            or next((e for e in (_compose_error(only, sh, st) for sh, st in leaves) if e), None))
+
+
+def tma_slice_error(cfg: KernelConfig, stages: int):
+    """CuTe's static_assert message if the A or B smem layout of ``cfg`` at ``stages`` cannot be sliced, else None."""
+    if cfg.cutlass.has(CUTE_SWIZZLED_SMEM_SLICE):
+        return None
+    return _tma_slice_error(cfg.stage_free, stages)
+
+
+@functools.lru_cache(maxsize=16384)
+def _tma_slice_error(cfg: KernelConfig, stages: int):
+    f = sm100_facts(cfg)
+    k = cfg.tile[2]
+    ki = mma_k(cfg)
+    return (_operand_slice_error(f.cta_m, k, f.a_bits, ki, stages)
+            or _operand_slice_error(f.cta_n, k, f.b_bits, ki, stages))
+
+
+# --------------------------------------------------------------------------------------------------
 # Kernel SharedStorage
 
 
-def _alignas16(node):
+def _with_alignas(node, alignment: int):
+    """The same member declared with ``alignas(alignment)``."""
     if isinstance(node, Field):
-        return Field(node.name, node.size, max(node.align, 16), node.part)
-    return Struct(node.name, node.members, node.align, max(node.member_align, 16))
+        return Field(node.name, node.size, max(node.align, alignment), node.part)
+    return Struct(node.name, node.members, node.align, max(node.member_align, alignment))
 
 
-def sm100_array_kernel(cfg: KernelConfig, stages: int, epi) -> Struct:
-    """The SM100 array kernel's ``SharedStorage`` for ``cfg`` at ``stages`` with epilogue ``epi``."""
+@functools.lru_cache(maxsize=8192)
+def _stage_free_members(cfg: KernelConfig) -> tuple:
+    """Everything of the kernel ``SharedStorage`` but the mainloop's pipeline and tensors:
+    (the other pipelines, clc_response, tmem_base_ptr, tensormaps[T], epilogue TensorStorage)."""
+    from .epilogue import epilogue_layout  # epilogue imports the resolver; keep module imports acyclic
+
     f = sm100_facts(cfg)
-    from .mainloop import mainloop_shape  # the dispatcher's cache
-
-    ml_tensors, ml_tmaps, ml_pipe = sm100_mainloop_storage(cfg, mainloop_shape(cfg), stages)
+    epi = epilogue_layout(cfg)
     s = f.sched_stages
     grouped = cfg.mode is Mode.GROUPED
     pipes = [
-        ml_pipe,
         epi.pipeline,
         Field("load_order", 2 * BARRIER, BARRIER, Part.ORDER_BARRIERS),
         pipeline("clc", s, Part.SCHEDULER),  # grouped: PipelineAsync<8>; ptr-array: PipelineCLCFetchAsync<2>
@@ -262,25 +378,35 @@ def sm100_array_kernel(cfg: KernelConfig, stages: int, epi) -> Struct:
         pipes.append(pipeline("tensor_map_ready", s, Part.SCHEDULER))
     sets = ASYNC_RESPONSE_SETS if f.async_tensormaps else 1
     response = ASYNC_RESPONSE_BYTES if f.async_tensormaps else CLC_RESPONSE_BYTES
-    tmap_one = layout(Struct("tensormaps", (_with_alignas(epi.tensormaps, 128), _with_alignas(ml_tmaps, 128)),
-                             align=128))
+    ml_tmaps = _mainloop_tensormaps(f.tensormap_count)
+    one = layout(Struct("tensormaps", (_with_alignas(epi.tensormaps, 128), _with_alignas(ml_tmaps, 128)), align=128))
     copies = ASYNC_TENSORMAP_COPIES if f.async_tensormaps else 1
-    return Struct("SharedStorage", (
-        Struct("pipelines", tuple(_alignas16(p) for p in pipes), align=16),
+    return (
+        tuple(_with_alignas(p, 16) for p in pipes),
         Field("clc_response", response * sets * s, 16, Part.SCHEDULER),
         Field("tmem_base_ptr", 4, 4, Part.TMEM),
-        Field("tensormaps", tmap_one.size * copies, tmap_one.align, Part.TENSORMAPS),
-        Struct("tensors", (epi.tensors, ml_tensors), align=128),
+        Field("tensormaps", one.size * copies, one.align, Part.TENSORMAPS),
+        epi.tensors,
+    )
+
+
+def sm100_array_kernel(cfg: KernelConfig, stages: int, epi) -> Struct:
+    """The SM100 array kernel's ``SharedStorage`` for ``cfg`` at ``stages`` (``epi``: its epilogue layout)."""
+    from .mainloop import mainloop_shape  # the dispatcher's cache
+
+    pipes, responses, tmem_ptr, tmaps, epi_tensors = _stage_free_members(cfg.stage_free)
+    ml_tensors = _mainloop_tensors(cfg, mainloop_shape(cfg), stages)
+    ml_pipe = Field("mainloop", PIPE_STAGE * stages, 16, Part.MAINLOOP_PIPELINE)  # PipelineTmaUmmaAsync, alignas(16)
+    return Struct("SharedStorage", (
+        Struct("pipelines", (ml_pipe,) + pipes, align=16),
+        responses,
+        tmem_ptr,
+        tmaps,
+        Struct("tensors", (epi_tensors, ml_tensors), align=128),
     ))
-
-
-def _with_alignas(node, alignment: int):
-    if isinstance(node, Field):
-        return Field(node.name, node.size, max(node.align, alignment), node.part)
-    return Struct(node.name, node.members, node.align, max(node.member_align, alignment))
 
 
 __all__ = [
     "Sm100Facts", "sm100_facts", "sm100_mainloop_shape", "sm100_mainloop_storage", "sm100_auto_stages",
-    "sm100_array_kernel", "kernel_carveout", "min_stages",
+    "sm100_array_kernel", "kernel_carveout", "min_stages", "mma_k", "tma_slice_error",
 ]
