@@ -86,3 +86,19 @@ def test_trtllm_sm120_tiles_c_equals_d():
                                   epilogue_schedule="TmaWarpSpecialized", cutlass="4.2.0")
         sizes[name] = footprint(cfg).total_bytes
     assert all(89088 <= b <= 98304 for b in sizes.values()), sizes
+
+
+def test_degenerate_and_padded_scale_factor_smem():
+    # probe-measured: N < 128 before CUTLASS 4.5 leaves SFB a 16-byte empty array; from 4.5 SFB is padded to 128
+    # columns, and N = 96 (which does not divide 128) spans one element more
+    cases = [
+        (dict(tile=(128, 64, 128), stages=6, cutlass="4.2.0"), 92160),
+        (dict(tile=(128, 32, 128), stages="auto", cutlass="4.2.0", c=None, d="f16", layout_cd="col",
+              arch="sm121"), 102400),
+        (dict(tile=(128, 96, 128), stages="auto", cutlass="4.5.0"), 94208),
+    ]
+    for kwargs, expected in cases:
+        arch = kwargs.pop("arch", "sm120")
+        kwargs.setdefault("c", None)
+        kwargs.setdefault("d", "bf16")
+        assert footprint(KernelConfig.create(arch, "nvfp4", **kwargs)).total_bytes == expected, kwargs

@@ -68,6 +68,8 @@ def byte_array(name: str, nbytes: int, part: Part, align: int) -> Field:
 def stage_array(name: str, bytes_per_stage: int, part: Part, align: int = 16, extra_bytes: int = 0) -> Field:
     """A per-stage ``array_aligned`` / ``ArrayEngine`` buffer (``alignas(align)`` on the member): at S stages it
     holds ``extra_bytes + bytes_per_stage * S`` bytes, rounded up to 16 (an empty one still takes 16)."""
+    if bytes_per_stage == 0:  # e.g. degenerate scale-factor smem (N < 128 before CUTLASS 4.5): a fixed size
+        return Field(name, align_up(max(extra_bytes, 1), 16), max(align, 16), part)
     return Field(name, extra_bytes, max(align, 16), part, per_stage=bytes_per_stage, granule=16)
 
 
