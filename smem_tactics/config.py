@@ -279,6 +279,8 @@ class KernelSchedule(enum.Enum):
     PTR_ARRAY_COOPERATIVE_BLOCKWISE_SM120 = "KernelPtrArrayTmaWarpSpecializedCooperativeBlockwiseScalingSm120"
     PTR_ARRAY_PINGPONG_BLOCKWISE_SM120 = "KernelPtrArrayTmaWarpSpecializedPingpongBlockwiseScalingSm120"
     SM120_BLOCKWISE = "KernelScheduleSm120Blockwise"
+    PTR_ARRAY_COOPERATIVE_SM120 = "KernelPtrArrayTmaWarpSpecializedCooperativeSm120"
+    PTR_ARRAY_PINGPONG_SM120 = "KernelPtrArrayTmaWarpSpecializedPingpongSm120"
     PTR_ARRAY_1SM_SM100 = "KernelPtrArrayTmaWarpSpecialized1SmSm100"
     PTR_ARRAY_2SM_SM100 = "KernelPtrArrayTmaWarpSpecialized2SmSm100"
     PTR_ARRAY_1SM_BLOCK_SCALED_SM100 = "KernelPtrArrayTmaWarpSpecialized1SmBlockScaledSm100"
@@ -329,6 +331,10 @@ _KERNEL_SCHEDULE_INFO = {
     KernelSchedule.PTR_ARRAY_COOPERATIVE_BLOCKWISE_SM120: _ScheduleInfo(_S120, _BW),
     KernelSchedule.PTR_ARRAY_PINGPONG_BLOCKWISE_SM120: _ScheduleInfo(_S120, _BW, cooperative=False),
     KernelSchedule.SM120_BLOCKWISE: _ScheduleInfo(_S120, _BW),
+    # CUTLASS >= 4.6 SM120 dense FP8 ptr-array; the template argument is the scheduler pipeline depth the
+    # non-array SM120 builder uses (the grouped kernel's own scheduler pipeline is fixed at 8 stages)
+    KernelSchedule.PTR_ARRAY_COOPERATIVE_SM120: _ScheduleInfo(_S120, _D, template="<2>"),
+    KernelSchedule.PTR_ARRAY_PINGPONG_SM120: _ScheduleInfo(_S120, _D, cooperative=False, template="<2>"),
     KernelSchedule.PTR_ARRAY_1SM_SM100: _ScheduleInfo(_S100, _D),
     KernelSchedule.PTR_ARRAY_2SM_SM100: _ScheduleInfo(_S100, _D, two_sm=True),
     KernelSchedule.PTR_ARRAY_1SM_BLOCK_SCALED_SM100: _ScheduleInfo(_S100, _BS),

@@ -115,8 +115,7 @@ def resolve_stages(cfg: KernelConfig) -> tuple:
 
 
 def _kernel_struct(cfg: KernelConfig, stages: int, epi: EpilogueLayout):
-    """The kernel's SharedStorage declaration. SM90/SM120 declarations are stage-parametric (one per
-    stage-free config, cached); SM100's is built for ``stages``."""
+    """The kernel's SharedStorage declaration: stage-parametric, one per stage-free config (cached)."""
     if cfg.arch.family is Arch.SM100:
         from .layout.sm100 import sm100_array_kernel
 

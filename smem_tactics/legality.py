@@ -20,7 +20,7 @@ from .errors import UnsupportedConfigError
 from .layout.resolve import resolve_schedules
 from .layout.mainloop import uses_mxf8f6f4
 from .layout.sm100 import mma_k as sm100_mma_k, sm100_facts
-from .versions import SM100_2SM_EPI_N64, SM120_MXF8F6F4_PTRARRAY_SCHEDULE, SM120_N_DIVISIBILITY, SM120_SF_K_ATOM, SM120_SMALL_N
+from .versions import SM100_2SM_EPI_N64, SM120_MXF8F6F4_PTRARRAY_SCHEDULE, SM120_N_DIVISIBILITY, SM120_SF_K_ATOM, SM120_SMALL_N, SM120_DENSE_PTR_ARRAY
 
 KS, ES = KernelSchedule, EpilogueSchedule
 
@@ -147,10 +147,19 @@ RULES: tuple = (
     Rule("kernel_schedule", "FP8FastAccum schedules need FP8 operands", "no CollectiveBuilder specialization matches",
          lambda c: _sm90(c) and _ks(c) in (KS.PTR_ARRAY_COOPERATIVE_FP8_FAST_ACCUM, KS.PTR_ARRAY_PINGPONG_FP8_FAST_ACCUM)
          and not (c.a.is_fp8 and c.b.is_fp8)),
-    Rule("kind", "SM120/SM121 have no dense (non-scaled) grouped GEMM in CUTLASS's 3.x builders: the SM120 dense "
+    Rule("kind", "SM120/SM121 dense (non-scaled) grouped GEMM takes FP8 operands only (F8F6F4 MMA)",
+         "SM120 array TmaWarpSpecialized builder currently only supports F8F6F4 MMA.",
+         lambda c: _sm12x(c) and c.kind is Kind.DENSE and c.cutlass.has(SM120_DENSE_PTR_ARRAY)
+         and not (c.a.is_fp8 and c.b.is_fp8)),
+    Rule("kernel_schedule", "the SM120 dense array builder needs the ...Sm120 ptr-array schedules (they carry the "
+                            "scheduler pipeline depth): KernelPtrArrayTmaWarpSpecialized{Cooperative,Pingpong}Sm120",
+         "no member named 'SchedulerPipelineStageCount'",
+         lambda c: _sm12x(c) and c.kind is Kind.DENSE and c.cutlass.has(SM120_DENSE_PTR_ARRAY)
+         and _ks(c) not in (KS.PTR_ARRAY_COOPERATIVE_SM120, KS.PTR_ARRAY_PINGPONG_SM120)),
+    Rule("kind", "before CUTLASS 4.6, SM120/SM121 have no dense (non-scaled) grouped GEMM in CUTLASS's 3.x builders: the SM120 dense "
                  "builder supports F8F6F4 only and rejects PtrArray; use block-scaled (MXFP8/NVFP4) or FP8 blockwise",
          "SM120 dense builder: no PtrArray specialization",
-         lambda c: _sm12x(c) and c.kind is Kind.DENSE),
+         lambda c: _sm12x(c) and c.kind is Kind.DENSE and not c.cutlass.has(SM120_DENSE_PTR_ARRAY)),
     Rule("mode", "SM120/SM121 builders only build grouped kernels from pointer strides; ptr-array batched GEMM "
                  "with plain strides builds a non-array kernel", "no ptr-array kernel for non-pointer strides",
          lambda c: _sm12x(c) and c.mode is Mode.PTR_ARRAY),
@@ -249,8 +258,9 @@ RULES: tuple = (
          lambda c: c.fusion.op.has_block_scale_factor and _sm90(c)),
     Rule("d", "sub-byte D (e2m1, e2m3, e3m2) needs SM100/SM120", "",
          lambda c: c.d.bits < 8 and _sm90(c)),
-    Rule("epilogue_schedule", "the no-smem epilogue has no block-scale-factor output", "",
-         lambda c: _es(c).no_smem and c.fusion.op.has_block_scale_factor),
+    Rule("epilogue_schedule", "the no-smem epilogue has no block-scale-factor output (SM100's has: "
+                              "sm100_epilogue_array_nosmem.hpp runs the fusion callbacks)", "",
+         lambda c: _es(c).no_smem and c.fusion.op.has_block_scale_factor and not _sm100(c)),
     Rule("layout_cd", "an FP6 D needs a CTA tile whose contiguous extent is a multiple of 128",
          "CTA tile for FP6 ElementD must have a contiguous extent that is a multiple of 128.",
          lambda c: _sm12x(c) and c.d in (DType.E2M3, DType.E3M2)

@@ -141,6 +141,12 @@ SM120_SMALL_N = _delta(
     "SM120 block-scaled tiles may have N down to 8, with epilogue tiles narrowed to match.",
 )
 
+SM120_DENSE_PTR_ARRAY = _delta(
+    "sm120_dense_ptr_array", "4.6.0",
+    "SM120 gets a non-scaled (F8F6F4: FP8) ptr-array / grouped mainloop (sm120_mma_array_tma.hpp, "
+    "sm120_array_mma_builder.inl) with the KernelPtrArrayTmaWarpSpecialized{Cooperative,Pingpong}Sm120 schedules.",
+)
+
 DELTAS: tuple[Delta, ...] = (
     SM100_ASYNC_TENSORMAP,
     SM100_EPI_TILE_N_FALLBACK,
@@ -154,4 +160,5 @@ DELTAS: tuple[Delta, ...] = (
     SM120_SF_K_ATOM,
     SM120_N_DIVISIBILITY,
     SM120_SMALL_N,
+    SM120_DENSE_PTR_ARRAY,
 )

@@ -49,7 +49,7 @@ def _builder_fits(cfg, s: int, carve: int) -> bool:
         if cfg.kind is Kind.BLOCKWISE:
             raw += 4 * (cfg.tile[0] // cfg.scale_granularity[0]) + 4 * (cfg.tile[1] // cfg.scale_granularity[1])
         return s * (align_up(raw, 128) + 16) <= cap // 128 * 128 - align_up(carve, 128)
-    if cfg.kind is Kind.BLOCKWISE:  # sm120_blockwise_mma_builder.inl
+    if cfg.kind is not Kind.BLOCK_SCALED:  # sm120_blockwise_mma_builder.inl; (>= 4.6) sm120_array_mma_builder.inl
         return s * (shape.a_stage + shape.b_stage + shape.sfa_stage + shape.sfb_stage + 16) <= SM120_CAPACITY - carve
     # sm100_compute_stage_count_or_override_blockscaled with the SM120 capacity of this version
     per = shape.a_stage + shape.b_stage + shape.sfa_stage + shape.sfb_stage + blockscaled_stage_pipeline_bytes(cfg)

@@ -115,8 +115,8 @@ def _mainloop_shape(cfg: KernelConfig) -> MainloopShape:
 def mainloop_storage(cfg: KernelConfig, stages: int = 0) -> tuple:
     """(TensorStorage, TensorMapStorage, PipelineStorage) of the mainloop collective.
 
-    SM90/SM120 return stage-parametric declarations (``stages`` is ignored: lay them out with
-    ``layout(struct, S)`` / ``evaluate``); SM100 builds them for ``stages``.
+    Stage-parametric declarations (``stages`` is ignored: lay them out with ``layout(struct, S)`` /
+    ``evaluate``); SM100's come from :mod:`.sm100`.
     """
     shape = mainloop_shape(cfg)
     if cfg.arch.family is Arch.SM100:
@@ -183,7 +183,9 @@ def blockscaled_stage_pipeline_bytes(cfg: KernelConfig) -> int:
 
 def _sm120_auto_stages(cfg: KernelConfig, carveout: int) -> int:
     shape = mainloop_shape(cfg)
-    if cfg.kind is Kind.BLOCKWISE:
+    if cfg.kind is not Kind.BLOCK_SCALED:
+        # sm120_blockwise_mma_builder.inl, and (>= 4.6) sm120_array_mma_builder.inl via
+        # sm100_compute_stage_count_or_override: the whole 101376 B, a 16-byte pipeline term, no rounding
         stage = shape.a_stage + shape.b_stage + shape.sfa_stage + shape.sfb_stage + PIPE_STAGE
         return (SM120_CAPACITY - carveout) // stage
     stage = shape.a_stage + shape.b_stage + blockscaled_stage_pipeline_bytes(cfg) + shape.sfa_stage + shape.sfb_stage

@@ -41,6 +41,8 @@ def _resolve(cfg: KernelConfig) -> tuple:
     elif arch is Arch.SM120:
         if ks is KS.AUTO and cfg.kind is Kind.BLOCKWISE:
             ks = KS.SM120_BLOCKWISE
+        elif ks is KS.AUTO and cfg.kind is Kind.DENSE:
+            ks = KS.PTR_ARRAY_COOPERATIVE_SM120  # the dense array builder has no automatic schedule
     elif arch is Arch.SM100:
         # KernelScheduleAuto / EpilogueScheduleAuto build non-array kernels on SM100, so ``auto`` is spelled as
         # the PtrArray schedule CUTLASS's own auto rules would pick: a 2-SM MMA when the cluster M is even and

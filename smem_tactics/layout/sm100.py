@@ -48,13 +48,23 @@ Headers (under ``cutlass/``), by what they decide:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
 from ..config import KernelConfig, KernelSchedule, Kind, Mode
 from ..versions import BLOCKSCALED_STAGE_PIPELINE_128, CUTE_SWIZZLED_SMEM_SLICE, SM100_ASYNC_TENSORMAP
 from .mainloop import MainloopShape
-from .primitives import BARRIER, PIPE_STAGE, SM100_CAPACITY, TMA_DESCRIPTOR, array_engine, pipeline, tensormaps
+from .primitives import (
+    BARRIER,
+    PIPE_STAGE,
+    SM100_CAPACITY,
+    TMA_DESCRIPTOR,
+    pipeline,
+    stage_array,
+    stage_pipeline,
+    tensormaps,
+)
 from .resolve import resolve_schedules
 from .struct import Field, Part, Struct, align_up, layout
 
@@ -171,28 +181,36 @@ def sm100_mainloop_shape(cfg: KernelConfig) -> MainloopShape:
     return MainloopShape(a_stage, b_stage, 0, 0, 0, 1, f.tensormap_count)
 
 
-def _mainloop_tensors(cfg: KernelConfig, shape: MainloopShape, stages: int) -> Struct:
-    """``CollectiveMma::TensorStorage``: aligned_struct<128> of ArrayEngine A, B (, SFA, SFB) over all stages."""
+def _operand_array(name: str, bytes_per_stage: int, bits: int, part: Part) -> Field:
+    """``ArrayEngine<T, stages x per-stage elements>``: ``array_aligned`` (align 16, whole 16-byte multiples) for
+    byte-sized T, packed ``array_subbyte`` (align 1) for the 4-bit operands of MXF4/NVF4."""
+    if bits % 8:
+        return Field(name, 0, 1, part, per_stage=bytes_per_stage, granule=1)
+    return stage_array(name, bytes_per_stage, part)
+
+
+def sm100_mainloop_storage(cfg: KernelConfig, shape: MainloopShape, stages: int = 0) -> tuple:
+    """(TensorStorage, TensorMapStorage, PipelineStorage) of the SM100 mainloop, stage-parametric like the
+    SM90/SM120 ones (``stages`` is ignored: lay them out with ``layout(struct, S)`` / ``evaluate``)."""
+    return _stage_parametric_storage(cfg.stage_free)
+
+
+@functools.lru_cache(maxsize=8192)
+def _stage_parametric_storage(cfg: KernelConfig) -> tuple:
+    from .mainloop import mainloop_shape
+
     f = sm100_facts(cfg)
+    shape = mainloop_shape(cfg)
     members = [
-        array_engine("smem_A", shape.a_stage * 8 // f.a_bits * stages, f.a_bits, Part.A),
-        array_engine("smem_B", shape.b_stage * 8 // f.b_bits * stages, f.b_bits, Part.B),
+        _operand_array("smem_A", shape.a_stage, f.a_bits, Part.A),
+        _operand_array("smem_B", shape.b_stage, f.b_bits, Part.B),
     ]
     if cfg.kind is Kind.BLOCK_SCALED:
-        members.append(array_engine("smem_SFA", shape.sfa_stage * stages, 8, Part.SFA))
-        members.append(array_engine("smem_SFB", shape.sfb_stage * stages, 8, Part.SFB))
-    return Struct("mainloop", tuple(members), align=128)
-
-
-def _mainloop_tensormaps(count: int) -> Struct:
-    """``CollectiveMma::TensorMapStorage``: aligned_struct<128> of ``count`` TMA descriptors."""
-    return Struct("mainloop", (tensormaps("tensormap", count),), align=128)
-
-
-def sm100_mainloop_storage(cfg: KernelConfig, shape: MainloopShape, stages: int) -> tuple:
-    """(TensorStorage, TensorMapStorage, PipelineStorage) of the SM100 mainloop at ``stages``."""
-    return (_mainloop_tensors(cfg, shape, stages), _mainloop_tensormaps(shape.tensormap_count),
-            pipeline("mainloop", stages, Part.MAINLOOP_PIPELINE))
+        members.append(stage_array("smem_SFA", shape.sfa_stage, Part.SFA))
+        members.append(stage_array("smem_SFB", shape.sfb_stage, Part.SFB))
+    tensors = Struct("mainloop", tuple(members), align=128)  # aligned_struct<128>
+    tmaps = Struct("mainloop", (tensormaps("tensormap", shape.tensormap_count),), align=128)
+    return tensors, tmaps, stage_pipeline("mainloop", Part.MAINLOOP_PIPELINE)  # PipelineTmaUmmaAsync<Stages>
 
 
 # --------------------------------------------------------------------------------------------------
@@ -319,7 +337,7 @@ def _operand_slice_error(rows: int, k: int, bits: int, k_instr: int, stages: int
     kbytes = k * bits // 8
     b = 3 if kbytes % 128 == 0 else 2 if kbytes % 64 == 0 else 1 if kbytes % 32 == 0 else 0
     if b == 0:
-        return None  # INTER atoms carry no swizzle bits to collide with
+        return None  # no INTER atom here: K is a whole number of 32-byte MMA instructions
     w = (16 << b) * 8 // bits
     anti, only = _swizzle_projections(b)
     stage = rows * k
@@ -351,21 +369,27 @@ def _tma_slice_error(cfg: KernelConfig, stages: int):
 def _with_alignas(node, alignment: int):
     """The same member declared with ``alignas(alignment)``."""
     if isinstance(node, Field):
-        return Field(node.name, node.size, max(node.align, alignment), node.part)
+        return dataclasses.replace(node, align=max(node.align, alignment))
     return Struct(node.name, node.members, node.align, max(node.member_align, alignment))
 
 
-@functools.lru_cache(maxsize=8192)
-def _stage_free_members(cfg: KernelConfig) -> tuple:
-    """Everything of the kernel ``SharedStorage`` but the mainloop's pipeline and tensors:
-    (the other pipelines, clc_response, tmem_base_ptr, tensormaps[T], epilogue TensorStorage)."""
+def sm100_array_kernel(cfg: KernelConfig, stages: int = 0, epi=None) -> Struct:
+    """The SM100 array kernel's ``SharedStorage``, stage-parametric: one declaration per stage-free config,
+    laid out at any stage count with ``layout(struct, S)`` / ``evaluate`` (``stages`` and ``epi`` are ignored)."""
+    return _kernel_template(cfg.stage_free)
+
+
+@functools.lru_cache(maxsize=16384)
+def _kernel_template(cfg: KernelConfig) -> Struct:
     from .epilogue import epilogue_layout  # epilogue imports the resolver; keep module imports acyclic
 
     f = sm100_facts(cfg)
     epi = epilogue_layout(cfg)
+    ml_tensors, ml_tmaps, ml_pipe = _stage_parametric_storage(cfg)
     s = f.sched_stages
     grouped = cfg.mode is Mode.GROUPED
     pipes = [
+        ml_pipe,
         epi.pipeline,
         Field("load_order", 2 * BARRIER, BARRIER, Part.ORDER_BARRIERS),
         pipeline("clc", s, Part.SCHEDULER),  # grouped: PipelineAsync<8>; ptr-array: PipelineCLCFetchAsync<2>
@@ -378,31 +402,14 @@ def _stage_free_members(cfg: KernelConfig) -> tuple:
         pipes.append(pipeline("tensor_map_ready", s, Part.SCHEDULER))
     sets = ASYNC_RESPONSE_SETS if f.async_tensormaps else 1
     response = ASYNC_RESPONSE_BYTES if f.async_tensormaps else CLC_RESPONSE_BYTES
-    ml_tmaps = _mainloop_tensormaps(f.tensormap_count)
     one = layout(Struct("tensormaps", (_with_alignas(epi.tensormaps, 128), _with_alignas(ml_tmaps, 128)), align=128))
     copies = ASYNC_TENSORMAP_COPIES if f.async_tensormaps else 1
-    return (
-        tuple(_with_alignas(p, 16) for p in pipes),
-        Field("clc_response", response * sets * s, 16, Part.SCHEDULER),
-        Field("tmem_base_ptr", 4, 4, Part.TMEM),
-        Field("tensormaps", one.size * copies, one.align, Part.TENSORMAPS),
-        epi.tensors,
-    )
-
-
-def sm100_array_kernel(cfg: KernelConfig, stages: int, epi) -> Struct:
-    """The SM100 array kernel's ``SharedStorage`` for ``cfg`` at ``stages`` (``epi``: its epilogue layout)."""
-    from .mainloop import mainloop_shape  # the dispatcher's cache
-
-    pipes, responses, tmem_ptr, tmaps, epi_tensors = _stage_free_members(cfg.stage_free)
-    ml_tensors = _mainloop_tensors(cfg, mainloop_shape(cfg), stages)
-    ml_pipe = Field("mainloop", PIPE_STAGE * stages, 16, Part.MAINLOOP_PIPELINE)  # PipelineTmaUmmaAsync, alignas(16)
     return Struct("SharedStorage", (
-        Struct("pipelines", (ml_pipe,) + pipes, align=16),
-        responses,
-        tmem_ptr,
-        tmaps,
-        Struct("tensors", (epi_tensors, ml_tensors), align=128),
+        Struct("pipelines", tuple(_with_alignas(p, 16) for p in pipes), align=16),
+        Field("clc_response", response * sets * s, 16, Part.SCHEDULER),  # alignas(16) CLCResponse[R][S]
+        Field("tmem_base_ptr", 4, 4, Part.TMEM),
+        Field("tensormaps", one.size * copies, one.align, Part.TENSORMAPS),  # TensorMapStorage[T]
+        Struct("tensors", (epi.tensors, ml_tensors), align=128),
     ))
 
 
