@@ -36,29 +36,6 @@ FIT_GRID = {
 }
 
 
-def group_switch_term(ns: float):
-    """The proposed change to smem_tactics.cost.predict, as a wrapper: every time a persistent CTA moves to a tile of
-    another group (expert) the SM90 array kernel rewrites and fences its A/B/D tensor maps before the next TMA; a CTA
-    walks the tiles with a stride of the grid, so it switches groups min(waves, active groups) times. The term adds
-    ``ns`` per switch to the SM-side time and recombines with the DRAM floor exactly as ``predict`` does."""
-    import dataclasses
-
-    from smem_tactics import cost
-
-    original = cost.predict
-
-    def predict(problem, gpu, candidate, params=None):
-        r = original(problem, gpu, candidate, params)
-        t = r.terms
-        p = params or cost.cost_parameters(candidate.config.arch)
-        switches = min(t.waves, max(1, math.ceil(problem.active_groups)))
-        sm_us = t.sm_us + switches * ns * 1e-3
-        pred = cost._soft_max(t.dram_us, sm_us, p.bound_sharpness) * t.cluster_factor + p.launch_overhead_us
-        return cost.Ranked(r.candidate, pred, dataclasses.replace(t, sm_us=sm_us, predicted_us=pred))
-
-    return original, predict
-
-
 def measured_sets(results: dict, max_pass_spread: float) -> list:
     """[(scenario key, {kernel: median us})] of the capped CUTLASS kernels measured correct and stable."""
     out = []
@@ -124,8 +101,6 @@ def main(argv=None) -> int:
     p.add_argument("--gpu", default="", help="GPU facts to rank with (default: the card in each file)")
     p.add_argument("--set", nargs="*", default=[], help="cost-model parameter overrides, name=value")
     p.add_argument("--fit", action="store_true", help="grid-search FIT_GRID on the first file")
-    p.add_argument("--group-switch-ns", type=float, default=None,
-                   help="also evaluate the proposed per-group-switch term (tensormap update) of this many ns")
     p.add_argument("--max-pass-spread", type=float, default=0.10)
     p.add_argument("--json", default="", help="write the evaluations here")
     args = p.parse_args(argv)
@@ -147,19 +122,6 @@ def main(argv=None) -> int:
             ev = evaluate(res, gpu_for(res, args.gpu), overrides, args.max_pass_spread)
             print(summary(f"{f} ({card}) with {overrides}", ev))
             report[f]["overrides"] = {"params": overrides, **ev}
-    if args.group_switch_ns is not None:
-        from smem_tactics import cost
-
-        original, patched = group_switch_term(args.group_switch_ns)
-        cost.predict = patched
-        try:
-            for f, res in files:
-                ev = evaluate(res, gpu_for(res, args.gpu), overrides or None, args.max_pass_spread)
-                print(summary(f"{f} ({res['meta']['device']['name']}) with {args.group_switch_ns:g} ns per group "
-                              f"switch", ev))
-                report[f]["group_switch"] = {"ns": args.group_switch_ns, **ev}
-        finally:
-            cost.predict = original
     if args.fit:
         f0, res0 = files[0]
         best = None

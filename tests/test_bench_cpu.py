@@ -434,23 +434,29 @@ def test_cost_model_judge_agrees_with_itself_and_catches_the_reverse():
     assert len(m.measured_sets(same, 0.10)[0][1]) == len(same["kernels"]) - 1
 
 
-def test_group_switch_term_adds_time_and_zero_changes_nothing():
+def test_group_switch_parameter_adds_time_on_sm90():
+    """The shipped per-group-switch term: raising group_switch_ns never lowers a prediction and raises some."""
+    import dataclasses
+
     from smem_tactics import cost
 
-    m = _cm_script()
     s = make_scenario("qwen3-next-80b-a3b", "gemm2", "e4m3", 1)
     cfgs, _ = C.trtllm_capped("e4m3")
-    base = selection.predictions(s, cfgs)
-    original, patched = m.group_switch_term(0.0)
-    cost.predict = patched
+    arch = cfgs[0].arch
+    shipped = cost.cost_parameters(arch)
+    original = cost.cost_parameters
     try:
-        zero = selection.predictions(s, cfgs)
-        cost.predict = m.group_switch_term(1000.0)[1]
-        more = selection.predictions(s, cfgs)
+        for ns, key in ((0.0, "zero"), (shipped.group_switch_ns + 1000.0, "more")):
+            params = dataclasses.replace(shipped, group_switch_ns=ns)
+            cost.cost_parameters = lambda a, p=params: p
+            if key == "zero":
+                zero = selection.predictions(s, cfgs)
+            else:
+                more = selection.predictions(s, cfgs)
     finally:
-        cost.predict = original
-    assert zero == pytest.approx(base)
-    assert all(more[n] >= base[n] for n in base) and any(more[n] > base[n] for n in base)
+        cost.cost_parameters = original
+    base = selection.predictions(s, cfgs)
+    assert all(more[n] >= base[n] >= zero[n] for n in base) and any(more[n] > base[n] for n in base)
 
 
 def test_report_render_names_the_card():
