@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from cpp_bindings.oracle import AGREE, BOTH_REJECT, MISMATCH, verify  # noqa: E402
+from cpp_bindings.oracle import AGREE, BOTH_REJECT, DEVICE_REJECT, MISMATCH, verify  # noqa: E402
 from cpp_bindings.trees import installed_trees, tree_from_path  # noqa: E402
 from smem_tactics.progress import ProgressBar  # noqa: E402
 from smem_tactics.sampling import random_configs, raw_configs  # noqa: E402
@@ -33,6 +33,8 @@ from smem_tactics.versions import CutlassVersion  # noqa: E402
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cutlass", action="append", help="CUTLASS tree (repeatable); default: installed trees")
+    ap.add_argument("--label", action="append", default=[],
+                    help="how to name each --cutlass tree in the report, in the same order (default: its path)")
     ap.add_argument("--per-arch", type=int, default=40, help="accepted configs per arch and tree (default 40)")
     ap.add_argument("--raw", type=int, default=30, help="unfiltered draws per tree for the legality check")
     ap.add_argument("--archs", default="sm90,sm100,sm120")
@@ -40,7 +42,12 @@ def main() -> int:
     ap.add_argument("--out", default="docs/verification.md")
     ap.add_argument("--json-out", default="docs/verification.json")
     args = ap.parse_args()
-    trees = [tree_from_path(p) for p in args.cutlass] if args.cutlass else installed_trees()
+    if args.label and len(args.label) != len(args.cutlass or []):
+        ap.error(f"--label: give one label per --cutlass tree ({len(args.cutlass or [])} trees, "
+                 f"{len(args.label)} labels)")
+    labels = args.label or [""] * len(args.cutlass or [])
+    trees = ([tree_from_path(p, source=lab) for p, lab in zip(args.cutlass, labels)] if args.cutlass
+             else installed_trees())
     archs = tuple(args.archs.split(","))
     report = []
     for tree in trees:
@@ -70,9 +77,12 @@ def main() -> int:
         "see `cpp_bindings/oracle.py`). *Accepted* configs are random draws the model accepts under that "
         "version: CUTLASS must build each and match total bytes, stage count, epilogue tile/stages and "
         "sub-storage sizes. *Raw* draws are taken before the model's filter: the model must reject exactly "
-        "what CUTLASS rejects.", "",
-        "| CUTLASS | tree | " + " | ".join(f"{a} agree" for a in archs) + " | raw: agree / both reject | mismatches |",
-        "|---|---|" + "---|" * len(archs) + "---|---|",
+        "what CUTLASS rejects; *device-only* rejects are configs the host-only probe builds but the model refuses "
+        "because of a rule CUTLASS enforces only in device code (e.g. a `static_assert` inside a device-side "
+        "function), counted as agreement.", "",
+        "| CUTLASS | tree | " + " | ".join(f"{a} agree" for a in archs) +
+        " | raw: agree / both reject / device-only reject | mismatches | seconds |",
+        "|---|---|" + "---|" * len(archs) + "---|---|---|",
     ]
     for r in report:
         per_arch = []
@@ -80,9 +90,9 @@ def main() -> int:
             ok = r["accepted"].get(f"{a}/{AGREE}", 0)
             tot = sum(v for k, v in r["accepted"].items() if k.startswith(a + "/"))
             per_arch.append(f"{ok}/{tot}")
-        raw = f"{r['raw'].get(AGREE, 0)} / {r['raw'].get(BOTH_REJECT, 0)}"
+        raw = f"{r['raw'].get(AGREE, 0)} / {r['raw'].get(BOTH_REJECT, 0)} / {r['raw'].get(DEVICE_REJECT, 0)}"
         lines.append(f"| {r['version']} | {r['source']} | " + " | ".join(per_arch) +
-                     f" | {raw} | {len(r['mismatches'])} |")
+                     f" | {raw} | {len(r['mismatches'])} | {r['seconds']} |")
     lines += ["", "Mismatches, if any, are listed in `docs/verification.json`."]
     with open(args.out, "w") as fh:
         fh.write("\n".join(lines) + "\n")

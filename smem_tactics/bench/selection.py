@@ -20,6 +20,9 @@ from .scenarios import Scenario
 
 #: The CUTLASS release the extension is compiled against (the nvidia-cutlass 4.2.0.0 wheel's headers).
 BUILD_CUTLASS = "4.2.0"
+#: The synthesis epilogue variants contender (c) may use: both have C = void, as the benchmark's kernels do
+#: (``no_smem`` stores from registers and gives the epilogue's shared memory to the mainloop).
+SYNTH_EPILOGUES = ("void_c", "no_smem")
 #: smem_tactics.synthesis recipe names of the benchmark dtypes.
 RECIPE = {"e4m3": "fp8", "bf16": "bf16"}
 
@@ -43,7 +46,8 @@ def candidate_of(cfg: KernelConfig, limit: int = SM12X_BLOCK_LIMIT):
     from ..synthesis import Candidate
 
     pingpong = cfg.kernel_schedule.is_pingpong
-    return Candidate(cfg, is_swap_ab(cfg), RECIPE[dtype_of(cfg)], "void_c", "pingpong" if pingpong else "cooperative",
+    epilogue = "no_smem" if cfg.epilogue_schedule.no_smem else "void_c"
+    return Candidate(cfg, is_swap_ab(cfg), RECIPE[dtype_of(cfg)], epilogue, "pingpong" if pingpong else "cooperative",
                      limit, 1, footprint(cfg))
 
 
@@ -69,7 +73,7 @@ def synthesized(s: Scenario, limit: int = SM12X_BLOCK_LIMIT) -> list:
     from ..synthesis import synthesize
 
     cands = synthesize("sm90", RECIPE[s.dtype], limit, cutlass=BUILD_CUTLASS, problem=problem_of(s),
-                       clusters=[(1, 1, 1)], epilogues=["void_c"])
+                       clusters=[(1, 1, 1)], epilogues=SYNTH_EPILOGUES)
     return [c for c in cands if unbuildable(c.config) is None]
 
 
@@ -115,6 +119,6 @@ def build_list(selection: dict, dtypes: Optional[Sequence[str]] = None) -> list:
     return dedupe(out)
 
 
-__all__ = ["BUILD_CUTLASS", "RECIPE", "proxy_gpu", "problem_of", "candidate_of", "unbuildable", "synthesized", "ranked",
+__all__ = ["BUILD_CUTLASS", "RECIPE", "SYNTH_EPILOGUES", "proxy_gpu", "problem_of", "candidate_of", "unbuildable", "synthesized", "ranked",
            "select",
            "predictions", "build_list"]

@@ -22,7 +22,8 @@ def register(sub) -> None:
     p.add_argument("--cutlass", help="CUTLASS version the kernels target (default 4.5.0)")
     p.add_argument("--schedules", help="comma list: cooperative,pingpong (SM90/SM12x) or 1sm,2sm (SM100)")
     p.add_argument("--swap-ab", choices=("both", "yes", "no"), default="both")
-    p.add_argument("--epilogues", help="comma list: void_c,c_eq_d")
+    p.add_argument("--epilogues",
+                   help="comma list of epilogue variants: void_c, c_eq_d, no_smem (SM90); default: the arch's")
     p.add_argument("--tiles-m", help="comma list of tile M values")
     p.add_argument("--tiles-n", help="comma list of tile N values")
     p.add_argument("--tile-k-bytes", help="comma list of tile K values in bytes")
