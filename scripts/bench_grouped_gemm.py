@@ -50,6 +50,9 @@ def parse_args(argv=None):
     p.add_argument("--dtypes", nargs="*", default=["e4m3", "bf16"])
     p.add_argument("--tokens", nargs="*", type=int, default=list(TOKENS))
     p.add_argument("--synth-top", type=int, default=3, help="cost-model top picks per scenario to build for (c)")
+    p.add_argument("--epilogue-twins", choices=selection.TWIN_MODES, default="none",
+                   help="also build each (c) pick's twin with the other C = void epilogue (TMA-staged <-> no-smem) "
+                        "for these scenarios; measured and ranked as set 't', not part of (c)")
     p.add_argument("--jobs", type=int, default=14, help="parallel nvcc jobs")
     p.add_argument("--reps-decode", type=int, default=40)
     p.add_argument("--reps-prefill", type=int, default=20)
@@ -67,7 +70,7 @@ def parse_args(argv=None):
 # configs and build
 
 def choose_kernels(scenarios, args, gpu) -> dict:
-    sel = selection.select(scenarios, top=args.synth_top, gpu=gpu)
+    sel = selection.select(scenarios, top=args.synth_top, gpu=gpu, twins=args.epilogue_twins)
     if args.smoke:
         for d in sel.values():
             d["a"] = [c for c in d["a"] if C.short_name(c).endswith(("_pp_64x256x128_auto", "_pp_64x256x64_auto",
@@ -76,6 +79,7 @@ def choose_kernels(scenarios, args, gpu) -> dict:
             d["b"] = [c for c in d["b"] if "_sw_co_128x16x" in C.short_name(c) or "_co_128x128x" in C.short_name(c)]
             tops = {names[0] for names in d["c_top"].values()}
             d["c"] = [c for c in d["c"] if C.short_name(c) in tops]
+            d["t"] = [t for t in d["t"] if C.short_name(selection.epilogue_twin(t) or t) in tops]
     return sel
 
 
@@ -314,7 +318,7 @@ def main(argv=None) -> int:
     configs = selection.build_list(sel)
     sets_of: dict = {}
     for dt, d in sel.items():
-        for which in ("a", "b", "c"):
+        for which in ("a", "b", "c", "t"):
             for c in d[which]:
                 sets_of.setdefault(C.short_name(c), [c, []])[1].append(which)
     proc, result_file, logf = start_build(configs, args, out)

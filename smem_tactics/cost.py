@@ -27,7 +27,8 @@ The model, per launch (all parameters in ``data/cost_model.json`` and ``data/gpu
   flight is where pipeline depth meets memory latency; MMA time is the padded tile's flops at the SM's share of
   the tensor throughput, derated for narrow N; a pipeline hides all but ``overlap_loss`` of the shorter of the
   two; each k-block costs ``k_block_overhead_ns``; the epilogue stores the tile and costs ``epilogue_fixed_ns``,
-  serial for cooperative kernels and hidden behind the other warp group's mainloop for pingpong.
+  serial for cooperative kernels and hidden behind the other warp group's mainloop for pingpong; a no-smem
+  epilogue storing into a row-major D takes ``register_store_row_major_factor`` times as long for its bytes.
 * **Group switches.** Each time a persistent CTA's next tile belongs to another expert, the array kernel rewrites
   and fences its tensormaps: ``min(waves, active experts) x group_switch_ns``.
 * **Occupancy.** CTAs per SM = min(smem_per_sm // (smem + 1 KiB), registers, threads) -- 1 for CUTLASS's
@@ -48,7 +49,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Optional, Sequence, Union
 
-from .config import Arch, KernelConfig, Kind
+from .config import Arch, KernelConfig, Kind, Layout
 from .devices import GpuFacts, gpu_facts
 from .layout.resolve import resolve_schedules
 from .errors import ConfigError
@@ -71,6 +72,7 @@ class CostParameters:
     overlap_loss: float
     k_block_overhead_ns: float
     epilogue_fixed_ns: float
+    register_store_row_major_factor: float
     launch_overhead_us: float
     cluster_penalty_per_extra_cta: float
     bound_sharpness: float
@@ -241,7 +243,12 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
     per_cta_flops = _tflops(candidate, g) * 1e12 / g.sms / occupancy * p.mma_efficiency * narrow
     mma_s = flops / per_cta_flops
     main_s = max(load_s, mma_s) + p.overlap_loss * min(load_s, mma_s) + k_blocks * p.k_block_overhead_ns * 1e-9
-    epi_s = tm * tn * d_bits / 8.0 / pair / min(bw_per_cta, l2_bw / active) + p.epilogue_fixed_ns * 1e-9
+    # A no-smem epilogue stores the accumulator fragments straight from registers; into a row-major D (the
+    # tile's N contiguous) those stores are narrow and scattered, which the TMA epilogue's staging avoids.
+    store_factor = (p.register_store_row_major_factor
+                    if cfg.epilogue_schedule.no_smem and cfg.layout_cd is Layout.ROW else 1.0)
+    epi_s = (tm * tn * d_bits / 8.0 / pair / min(bw_per_cta, l2_bw / active) * store_factor
+             + p.epilogue_fixed_ns * 1e-9)
     tile_s = max(main_s, epi_s) if candidate.pingpong else main_s + epi_s
     sm_s = waves * tile_s + latency_s
     # A persistent CTA walks the tiles with the grid's stride; each time its next tile belongs to another group

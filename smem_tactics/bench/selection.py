@@ -13,6 +13,8 @@ import dataclasses
 from typing import Iterable, Optional, Sequence
 
 from ..config import KernelConfig
+from ..errors import ConfigError
+from ..verdict import max_fitting_stages
 from ..footprint import footprint
 from .contenders import (SM12X_BLOCK_LIMIT, SM12X_SM_LIMIT, dedupe, dtype_of, is_swap_ab, short_name,
                          trtllm_capped, unconstrained)
@@ -83,22 +85,50 @@ def ranked(s: Scenario, candidates: Sequence, gpu=None) -> list:
     return rank(problem_of(s), gpu if gpu is not None else proxy_gpu(), list(candidates))
 
 
-def select(scenarios: Iterable[Scenario], top: int = 3, gpu=None) -> dict:
+def epilogue_twin(cfg: KernelConfig, limit: int = SM12X_BLOCK_LIMIT) -> Optional[KernelConfig]:
+    """The same kernel with the other C = void epilogue (TMA-staged ``auto`` <-> ``PtrArrayNoSmemWarpSpecialized``)
+    and the largest stage count that then fits ``limit``; None if none fits or the extension cannot build it."""
+    from ..config import EpilogueSchedule
+
+    other = EpilogueSchedule.AUTO if cfg.epilogue_schedule.no_smem else EpilogueSchedule.PTR_ARRAY_NO_SMEM
+    twin = cfg.replace(epilogue_schedule=other, stages=2)
+    stages = max_fitting_stages(twin, limit)
+    if stages is None:
+        return None
+    twin = twin.with_stages(stages)
+    return twin if unbuildable(twin) is None else None
+
+
+#: Which scenarios' picks get an epilogue twin built (``select(twins=...)``).
+TWIN_MODES = ("none", "prefill", "all")
+
+
+def select(scenarios: Iterable[Scenario], top: int = 3, gpu=None, twins: str = "none") -> dict:
     """Per dtype: the kernels to build for (a), (b) and (c), and the model's top choices per scenario.
 
-    Returns ``{dtype: {"a": [cfg], "b": [cfg], "c": [cfg], "c_top": {scenario key: [names in model order]},
-    "dropped_b": [Dropped]}}``.
+    ``twins`` (``none``, ``prefill`` or ``all``): for the picks of those scenarios also build each pick's
+    :func:`epilogue_twin` as set ``"t"`` -- measured and ranked with the capped kernels, but not part of (c).
+
+    Returns ``{dtype: {"a": [cfg], "b": [cfg], "c": [cfg], "t": [cfg], "c_top": {scenario key: [names in model
+    order]}, "dropped_b": [Dropped]}}``.
     """
+    if twins not in TWIN_MODES:
+        raise ConfigError("twins", twins, TWIN_MODES)
     out: dict = {}
     for s in scenarios:
         d = out.get(s.dtype)
         if d is None:
             b, dropped = trtllm_capped(s.dtype)
-            d = out[s.dtype] = {"a": unconstrained(s.dtype), "b": b, "c": [], "c_top": {}, "dropped_b": dropped}
+            d = out[s.dtype] = {"a": unconstrained(s.dtype), "b": b, "c": [], "t": [], "c_top": {},
+                                "dropped_b": dropped}
         r = ranked(s, synthesized(s), gpu)
         picks = [x.candidate.config for x in r[:top]]
         d["c_top"][s.key] = [short_name(c) for c in picks]
         d["c"] = dedupe(d["c"] + picks)
+        if twins == "all" or (twins == "prefill" and s.phase == "prefill"):
+            d["t"] = dedupe(d["t"] + [t for t in map(epilogue_twin, picks) if t is not None])
+    for d in out.values():
+        d["t"] = [t for t in d["t"] if t not in set(d["c"])]
     return out
 
 
@@ -111,14 +141,15 @@ def predictions(s: Scenario, configs: Sequence[KernelConfig], gpu=None, params=N
 
 
 def build_list(selection: dict, dtypes: Optional[Sequence[str]] = None) -> list:
-    """Every kernel to build, (a) then (b) then (c) per dtype, each once."""
+    """Every kernel to build, (a) then (b) then (c) then the epilogue twins per dtype, each once."""
     out = []
     for dtype, d in selection.items():
         if dtypes is None or dtype in dtypes:
-            out += d["a"] + d["b"] + d["c"]
+            out += d["a"] + d["b"] + d["c"] + d.get("t", [])
     return dedupe(out)
 
 
 __all__ = ["BUILD_CUTLASS", "RECIPE", "SYNTH_EPILOGUES", "proxy_gpu", "problem_of", "candidate_of", "unbuildable", "synthesized", "ranked",
+           "epilogue_twin", "TWIN_MODES",
            "select",
            "predictions", "build_list"]

@@ -79,14 +79,17 @@ def model_vs_measured(predicted_us: Mapping[str, float], measured_us: Mapping[st
     """How a cost model's ranking of one scenario's candidates compares with the measured times.
 
     Only names present in both maps count. Returns the Spearman correlation, the model's top choice, the
-    measured best, and whether the top choice is within ``within`` (5 %) of the measured best.
+    measured best, and whether the top choice is within ``within`` (5 %) of the measured best. Equal predictions
+    are broken by the order of ``predicted_us`` (give it in :func:`smem_tactics.cost.rank` order, whose ties go
+    to less shared memory, so the top choice here is the one the model would ship).
     """
+    order = {n: i for i, n in enumerate(predicted_us)}
     names = sorted(set(predicted_us) & set(measured_us))
     if not names:
         raise ValueError("model_vs_measured: no candidate was both predicted and measured")
     pred = [float(predicted_us[n]) for n in names]
     meas = [float(measured_us[n]) for n in names]
-    top = names[min(range(len(names)), key=lambda i: (pred[i], names[i]))]
+    top = names[min(range(len(names)), key=lambda i: (round(pred[i], 6), order[names[i]]))]
     best = names[min(range(len(names)), key=lambda i: (meas[i], names[i]))]
     ratio = measured_us[top] / measured_us[best]
     return {"n": len(names), "spearman": spearman(pred, meas), "model_top": top, "measured_best": best,
