@@ -36,13 +36,16 @@ FIT_GRID = {
 }
 
 
-def measured_sets(results: dict, max_pass_spread: float) -> list:
-    """[(scenario key, {kernel: median us})] of the capped CUTLASS kernels measured correct and stable."""
+def measured_sets(results: dict, max_pass_spread: float, exclude_sets: tuple = ()) -> list:
+    """[(scenario key, {kernel: median us})] of the capped CUTLASS kernels measured correct and stable (less
+    kernels that are only in ``exclude_sets``, e.g. the epilogue twins ``t``)."""
     out = []
     for s in results["scenarios"]:
         meas = {}
         for name, r in s["results"].items():
             if r["kind"] != "cutlass" or "a" in r["sets"] or not r.get("ok") or not r.get("median_us"):
+                continue
+            if exclude_sets and set(r["sets"]) <= set(exclude_sets):
                 continue
             pm = r.get("pass_medians_us") or []
             if pm and (max(pm) - min(pm)) / min(pm) > max_pass_spread:
@@ -53,10 +56,10 @@ def measured_sets(results: dict, max_pass_spread: float) -> list:
     return out
 
 
-def evaluate(results: dict, gpu, params=None, max_pass_spread: float = 0.10) -> dict:
+def evaluate(results: dict, gpu, params=None, max_pass_spread: float = 0.10, exclude_sets: tuple = ()) -> dict:
     configs = {n: KernelConfig.from_dict(k["config"]) for n, k in results["kernels"].items()}
     rows = []
-    for key, meas in measured_sets(results, max_pass_spread):
+    for key, meas in measured_sets(results, max_pass_spread, exclude_sets):
         s = make_scenario(*parse_scenario_key(key))
         pred = selection.predictions(s, [configs[n] for n in meas], gpu=gpu, params=params)
         ev = stats.model_vs_measured(pred, meas)
@@ -102,6 +105,8 @@ def main(argv=None) -> int:
     p.add_argument("--set", nargs="*", default=[], help="cost-model parameter overrides, name=value")
     p.add_argument("--fit", action="store_true", help="grid-search FIT_GRID on the first file")
     p.add_argument("--max-pass-spread", type=float, default=0.10)
+    p.add_argument("--exclude-sets", default="", help="comma list of contender sets to leave out (e.g. t: the "
+                                                       "epilogue twins); a kernel also in another set stays")
     p.add_argument("--json", default="", help="write the evaluations here")
     args = p.parse_args(argv)
     files = []
@@ -112,14 +117,15 @@ def main(argv=None) -> int:
             print(f"error: {f}: {e}", file=sys.stderr)
             return 2
     overrides = parse_set(args.set)
+    excl = tuple(x.strip() for x in args.exclude_sets.split(",") if x.strip())
     report = {}
     for f, res in files:
         card = res["meta"]["device"]["name"]
-        base = evaluate(res, gpu_for(res, args.gpu), None, args.max_pass_spread)
+        base = evaluate(res, gpu_for(res, args.gpu), None, args.max_pass_spread, excl)
         print(summary(f"{f} ({card}) model as shipped", base))
         report[f] = {"card": card, "as_shipped": base}
         if overrides:
-            ev = evaluate(res, gpu_for(res, args.gpu), overrides, args.max_pass_spread)
+            ev = evaluate(res, gpu_for(res, args.gpu), overrides, args.max_pass_spread, excl)
             print(summary(f"{f} ({card}) with {overrides}", ev))
             report[f]["overrides"] = {"params": overrides, **ev}
     if args.fit:
@@ -127,14 +133,14 @@ def main(argv=None) -> int:
         best = None
         for values in itertools.product(*FIT_GRID.values()):
             params = dict(zip(FIT_GRID, values))
-            ev = evaluate(res0, gpu_for(res0, args.gpu), params, args.max_pass_spread)
+            ev = evaluate(res0, gpu_for(res0, args.gpu), params, args.max_pass_spread, excl)
             score = (ev["mean_rms_log_residual"], -ev["median_spearman"])
             if best is None or score < best[0]:
                 best = (score, params)
         params = best[1]
         print(f"fit on {f0}: {params}")
         for f, res in files:
-            ev = evaluate(res, gpu_for(res, args.gpu), params, args.max_pass_spread)
+            ev = evaluate(res, gpu_for(res, args.gpu), params, args.max_pass_spread, excl)
             print(summary(f"{f} ({res['meta']['device']['name']}) fitted{' (held out)' if f != f0 else ''}", ev))
             report[f]["fitted"] = {"params": params, "fit_on": f0, **ev}
     if args.json:

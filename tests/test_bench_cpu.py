@@ -464,3 +464,79 @@ def test_report_render_names_the_card():
     text = report.render(res)
     assert "NVIDIA H200" in text and "Goals (NVIDIA H200)" in text
     assert report.main(["/nonexistent.json"]) == 2
+
+
+# ---------------------------------------------------------------------------------------------------- no-smem epilogue
+
+
+def test_model_vs_measured_breaks_prediction_ties_by_the_given_order():
+    # equal predictions: the first name in the predicted map's order (rank order) is the model's choice
+    pred = {"zz_less_smem": 10.0, "aa_more_smem": 10.0, "slow": 30.0}
+    meas = {"zz_less_smem": 100.0, "aa_more_smem": 120.0, "slow": 300.0}
+    r = stats.model_vs_measured(pred, meas)
+    assert r["model_top"] == "zz_less_smem" and r["top_within"]
+
+
+def test_epilogue_twin_swaps_the_epilogue_and_repins_stages():
+    tma = C.sm90_config("e4m3", (128, 256, 64), "coop", 3)
+    twin = selection.epilogue_twin(tma)
+    assert twin.epilogue_schedule.no_smem and twin.stages == 4
+    assert footprint(twin).total_bytes <= C.SM12X_BLOCK_LIMIT < footprint(twin.with_stages(5)).total_bytes
+    back = selection.epilogue_twin(twin)
+    assert not back.epilogue_schedule.no_smem and back == tma
+    assert C.short_name(twin) == "f8_co_128x256x64_s4_nosmem"
+    # a tile that fits no stage with the TMA epilogue has no TMA twin
+    big = selection.epilogue_twin(C.sm90_config("e4m3", (128, 256, 128), "coop", 2).replace(
+        epilogue_schedule="PtrArrayNoSmemWarpSpecialized"))
+    assert big is None
+
+
+def test_selection_twins_are_a_separate_set():
+    scen = [make_scenario("qwen3-30b-a3b", "gemm2", "bf16", t) for t in (8, 4096)]
+    none = selection.select(scen, top=2)["bf16"]
+    pre = selection.select(scen, top=2, twins="prefill")["bf16"]
+    assert none["t"] == [] and pre["c"] == none["c"] and pre["t"]
+    assert not set(pre["t"]) & set(pre["c"])
+    prefill_picks = [n for k, names in pre["c_top"].items() if k.endswith("t4096") for n in names]
+    for t in pre["t"]:
+        assert C.short_name(selection.epilogue_twin(t)) in prefill_picks
+        assert footprint(t).total_bytes <= C.SM12X_BLOCK_LIMIT
+    assert set(pre["t"]) <= set(selection.build_list({"bf16": pre}))
+    with pytest.raises(ConfigError):
+        selection.select(scen, twins="some")
+
+
+def test_no_smem_row_major_stores_cost_more_and_only_there():
+    s = make_scenario("qwen3-30b-a3b", "gemm1", "e4m3", 4096)
+    nosmem = C.sm90_config("e4m3", (128, 256, 64), "coop", 4).replace(epilogue_schedule="PtrArrayNoSmemWarpSpecialized")
+    cfgs = [nosmem, nosmem.replace(layout_cd="col"), C.sm90_config("e4m3", (128, 256, 64), "coop", 3)]
+    names = [C.short_name(c) for c in cfgs]
+    base = selection.predictions(s, cfgs, params={"register_store_row_major_factor": 1.0})
+    shipped = selection.predictions(s, cfgs)
+    assert shipped[names[0]] > base[names[0]]  # row-major D, no smem: slower under the shipped factor
+    assert shipped[names[1]] == base[names[1]] and shipped[names[2]] == base[names[2]]
+
+
+def _run(keys, card="NVIDIA H100 80GB HBM3", files=None):
+    return {"meta": {"device": {"name": card}, "cost_model": {"file_sha256_16": files or {"cost.py": "x"}},
+                     "wall_seconds": 1.0, "build_seconds": 1.0},
+            "kernels": {f"k{k}": {} for k in keys},
+            "scenarios": [dict(_scenario_record(), key=f"qwen3-30b-a3b/gemm1/e4m3/t{k}", tokens=k) for k in keys]}
+
+
+def test_merge_runs_and_refuse_mixed_ones(tmp_path):
+    merged = report.merge([_run([1, 8]), _run([4096])])
+    assert [s["tokens"] for s in merged["scenarios"]] == [1, 8, 4096]
+    assert len(merged["meta"]["merged_runs"]) == 2 and merged["goals"][0]["count"] == 3
+    for bad, why in (([_run([1]), _run([8], card="NVIDIA H200")], "H200"),
+                     ([_run([1]), _run([8], files={"cost.py": "y"})], "cost-model"),
+                     ([_run([1]), _run([1])], "t1")):
+        with pytest.raises(ValueError, match=why):
+            report.merge(bad)
+    a, b, out = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "m.json"
+    a.write_text(json.dumps(_run([1])))
+    b.write_text(json.dumps(_run([1])))
+    assert report.main([str(a), str(b), "--merge-into", str(out)]) == 2 and not out.exists()
+    b.write_text(json.dumps(_run([8])))
+    assert report.main([str(a), str(b), "--merge-into", str(out)]) == 0 and out.exists()
+    assert report.main([str(a), str(b)]) == 2

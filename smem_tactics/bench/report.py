@@ -119,6 +119,38 @@ def plot(results: Mapping, path: str) -> None:
     plt.close(fig)
 
 
+def merge(runs: Sequence[Mapping]) -> dict:
+    """One results dict from several runs of the benchmark on the same card with the same cost model and synthesis
+    (e.g. decode and prefill as two device calls): scenarios and kernels are concatenated, the goals recomputed.
+    Every ratio still compares contenders of one scenario, which one run measured. Raises ``ValueError`` if the
+    runs differ in card or model files, or repeat a scenario."""
+    if not runs:
+        raise ValueError("merge: no runs given")
+    first = runs[0]["meta"]
+    seen: dict = {}
+    out = {k: v for k, v in runs[0].items() if k not in ("scenarios", "kernels", "goals")}
+    out["meta"] = dict(first, merged_runs=[])
+    out["scenarios"], out["kernels"] = [], {}
+    for i, run in enumerate(runs):
+        meta = run["meta"]
+        if meta["device"]["name"] != first["device"]["name"]:
+            raise ValueError(f"merge: run {i} is on {meta['device']['name']}, run 0 on {first['device']['name']}")
+        if meta["cost_model"]["file_sha256_16"] != first["cost_model"]["file_sha256_16"]:
+            raise ValueError(f"merge: run {i} used other cost-model/synthesis files than run 0")
+        for s in run["scenarios"]:
+            if s["key"] in seen:
+                raise ValueError(f"merge: scenario {s['key']} is in runs {seen[s['key']]} and {i}")
+            seen[s["key"]] = i
+            out["scenarios"].append(s)
+        out["kernels"].update(run["kernels"])
+        out["meta"]["merged_runs"].append({"scenarios": len(run["scenarios"]), "kernels": len(run["kernels"]),
+                                           "wall_seconds": meta.get("wall_seconds"),
+                                           "build_seconds": meta.get("build_seconds")})
+    rows = summary_rows(out)
+    out["goals"] = stats.goal_report(rows, [r["spearman"] for r in rows])
+    return out
+
+
 def render(results: Mapping) -> str:
     """All tables of one results file (what ``python -m smem_tactics.bench.report FILE`` prints)."""
     rows = summary_rows(results)
@@ -133,21 +165,41 @@ def main(argv=None) -> int:
     import sys
 
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 1:
-        print("usage: python -m smem_tactics.bench.report RESULTS.json", file=sys.stderr)
+    out_json = None
+    if "--merge-into" in args:
+        i = args.index("--merge-into")
+        if i + 1 >= len(args):
+            print("error: --merge-into needs a file name", file=sys.stderr)
+            return 2
+        out_json = args[i + 1]
+        del args[i:i + 2]
+    if not args or (len(args) > 1 and out_json is None):
+        print("usage: python -m smem_tactics.bench.report RESULTS.json\n"
+              "       python -m smem_tactics.bench.report RUN1.json RUN2.json ... --merge-into MERGED.json",
+              file=sys.stderr)
         return 2
+    runs = []
+    for name in args:
+        try:
+            with open(name) as f:
+                runs.append(json.load(f))
+        except (OSError, ValueError) as e:
+            print(f"error: {name}: {e}", file=sys.stderr)
+            return 2
     try:
-        with open(args[0]) as f:
-            results = json.load(f)
-    except (OSError, ValueError) as e:
-        print(f"error: {args[0]}: {e}", file=sys.stderr)
+        results = merge(runs) if out_json else runs[0]
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
+    if out_json:
+        with open(out_json, "w") as f:
+            json.dump(results, f, indent=1, default=str)
     print(render(results))
     return 0
 
 
 __all__ = ["SETS", "best_of_set", "summary_row", "summary_rows", "markdown_table", "winners_table", "goals_table",
-           "plot", "render", "main"]
+           "plot", "merge", "render", "main"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -70,7 +70,7 @@ class Candidate:
         m, n, k = self.config.tile
         sched = {"cooperative": "co", "pingpong": "pp"}.get(self.schedule, self.schedule)
         c = "" if self.config.cluster == (1, 1, 1) else " c" + "x".join(map(str, self.config.cluster[:2]))
-        epi = " C=D" if self.epilogue == "c_eq_d" else ""
+        epi = {"c_eq_d": " C=D", "no_smem": " no-smem epi"}.get(self.epilogue, "")
         return f"{sched} {m}x{n}x{k} s{self.stages}{' swapAB' if self.swap_ab else ''}{c}{epi}"
 
     def to_dict(self) -> dict:

@@ -150,6 +150,9 @@ def raw_configs(arch: Arch, dtype: str, cutlass: CutlassVersion, *, swap_ab=(Fal
         if s not in space["schedules"]:
             raise ConfigError("schedule", s, space["schedules"])
     epilogues = tuple(epilogues or space["epilogues"])
+    for e in epilogues:
+        if e not in space["epilogues"]:
+            raise ConfigError("epilogue", e, space["epilogues"], f"not an epilogue variant of {arch.family.value}")
     grid = itertools.product(
         tuple(tiles_m or space["tile_m"]), tuple(tiles_n or space["tile_n"]),
         tuple(tile_k_bytes or space["tile_k_bytes"]), schedules,
