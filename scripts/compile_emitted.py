@@ -66,6 +66,7 @@ def main(argv=None) -> int:
     ap.add_argument("--targets", default="", help="comma-separated, e.g. 120a,121a (default: per arch)")
     ap.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2)), help="nvcc processes at once")
     ap.add_argument("--limit", type=int, help="compile only the first N kernels")
+    ap.add_argument("--sample", type=int, help="compile N kernels evenly spaced over the list (a legality sweep)")
     ap.add_argument("--shard", default="", metavar="I/N", help="compile only the I-th of N equal parts (1-based)")
     ap.add_argument("--merge", nargs="+", metavar="JSON", help="write one summary from the --json files of shards")
     ap.add_argument("--build-dir", default=str(ROOT / "out" / "emitted"), help="where .cu files are written")
@@ -77,7 +78,8 @@ def main(argv=None) -> int:
     if args.merge:
         return _merge(args.merge, args.summary)
     if args.space:
-        version = "4.5.0"
+        # the synthesized space of the release being compiled against (the tables' 4.5.0 by default)
+        version = resolve_tree(args.cutlass, None).version if args.cutlass else "4.5.0"
         cands = _space_candidates(args.space, args.limit_bytes, args.one_per_shape, version)
         source = f"synthesized space {args.space} under {args.limit_bytes} B"
     else:
@@ -85,6 +87,10 @@ def main(argv=None) -> int:
 
         cands, version, tables = emitted_candidates()
         source = f"the SM12x kernels of {tables} shipped tactic tables"
+    if args.sample and len(cands) > args.sample:
+        step = (len(cands) - 1) / max(args.sample - 1, 1)
+        cands = [cands[round(i * step)] for i in range(args.sample)]
+        source += f", {args.sample} evenly spaced"
     if args.limit:
         cands = cands[: args.limit]
     if args.shard:

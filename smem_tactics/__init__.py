@@ -32,7 +32,7 @@ from .errors import (
     UnsupportedConfigError,
     VersionError,
 )
-from .footprint import Footprint, footprint
+from .footprint import Footprint, footprint, footprints
 from .legality import violations
 from .verdict import Verdict, max_fitting_stages, verdict
 from .versions import CutlassVersion, DELTAS, VERIFIED_VERSIONS
@@ -43,6 +43,6 @@ __all__ = [
     "ACTIVATIONS", "Arch", "DType", "EpilogueSchedule", "Fusion", "FusionOp", "KernelConfig", "KernelSchedule",
     "Kind", "Layout", "Mode", "StageConvention", "DeviceLimit", "GpuFacts", "detect_local_device", "gpu_facts",
     "resolve_limit", "ConfigError", "CutlassTreeError", "DeviceError", "ProbeError", "SmemTacticsError",
-    "UnsupportedConfigError", "VersionError", "Footprint", "footprint", "violations", "Verdict", "verdict",
+    "UnsupportedConfigError", "VersionError", "Footprint", "footprint", "footprints", "violations", "Verdict", "verdict",
     "max_fitting_stages", "CutlassVersion", "DELTAS", "VERIFIED_VERSIONS", "__version__",
 ]

@@ -40,6 +40,16 @@ def _parse_enum(cls, field: str, value: Any):
     raise ConfigError(field, value, [m.value for m in cls])
 
 
+def _attach_info(enum_cls: type, table: dict) -> None:
+    """Store each member's facts on the member itself: Enum members hash in Python code, so a dict lookup per
+    property access is what the footprint's hot path would otherwise spend its time on."""
+    missing = [m for m in enum_cls if m not in table]
+    if missing:
+        raise AssertionError(f"{enum_cls.__name__}: no facts for {missing}")
+    for member, info in table.items():
+        object.__setattr__(member, "_info", info)
+
+
 class Arch(enum.Enum):
     """Target architecture. SM121 (GB10) builds the same ``cutlass::arch::Sm120`` kernels as SM120."""
 
@@ -51,7 +61,7 @@ class Arch(enum.Enum):
     @property
     def family(self) -> "Arch":
         """The CUTLASS arch tag the kernel is instantiated with."""
-        return Arch.SM120 if self is Arch.SM121 else self
+        return self._family
 
     @property
     def cpp(self) -> str:
@@ -72,6 +82,11 @@ class Arch(enum.Enum):
         if isinstance(value, int):
             value = f"sm{value}"
         return _parse_enum(cls, field, value)
+
+
+for _arch in Arch:
+    object.__setattr__(_arch, "_family", Arch.SM120 if _arch is Arch.SM121 else _arch)
+del _arch
 
 
 class Kind(enum.Enum):
@@ -117,26 +132,26 @@ class DType(enum.Enum):
 
     @property
     def info(self) -> _DTypeInfo:
-        return _DTYPE_INFO[self]
+        return self._info
 
     @property
     def bits(self) -> int:
-        return _DTYPE_INFO[self].bits
+        return self._info.bits
 
     @property
     def cpp(self) -> str:
         """The C++ element type (the data element for block-scaled types)."""
-        return _DTYPE_INFO[self].cpp
+        return self._info.cpp
 
     @property
     def operand_cpp(self) -> str:
         """The type handed to the mainloop CollectiveBuilder (the wrapper for block-scaled types)."""
-        info = _DTYPE_INFO[self]
+        info = self._info
         return info.block_scaled or info.cpp
 
     @property
     def is_block_scaled(self) -> bool:
-        return _DTYPE_INFO[self].block_scaled is not None
+        return self._info.block_scaled is not None
 
     @property
     def is_fp8(self) -> bool:
@@ -144,7 +159,7 @@ class DType(enum.Enum):
 
     @property
     def sf_vector(self) -> int:
-        return _DTYPE_INFO[self].sf_vector
+        return self._info.sf_vector
 
     @classmethod
     def parse(cls, value: Any, field: str) -> "DType":
@@ -181,6 +196,7 @@ _DTYPE_INFO = {
     DType.E2M3: _DTypeInfo(6, "cutlass::float_e2m3_t", operand=False),
     DType.E3M2: _DTypeInfo(6, "cutlass::float_e3m2_t", operand=False),
 }
+_attach_info(DType, _DTYPE_INFO)
 
 OPERAND_TYPES = tuple(t for t in DType if t.info.operand)
 OUTPUT_TYPES = tuple(t for t in DType if t.info.output)
@@ -294,7 +310,7 @@ class KernelSchedule(enum.Enum):
 
     @property
     def info(self) -> _ScheduleInfo:
-        return _KERNEL_SCHEDULE_INFO[self]
+        return self._info
 
     @property
     def cpp(self) -> str:
@@ -346,6 +362,7 @@ _KERNEL_SCHEDULE_INFO = {
     KernelSchedule.PTR_ARRAY_1SM_MXF8F6F4_SM100: _ScheduleInfo(_S100, _BS),
     KernelSchedule.PTR_ARRAY_2SM_MXF8F6F4_SM100: _ScheduleInfo(_S100, _BS, two_sm=True),
 }
+_attach_info(KernelSchedule, _KERNEL_SCHEDULE_INFO)
 
 
 @dataclass(frozen=True)
@@ -374,7 +391,7 @@ class EpilogueSchedule(enum.Enum):
 
     @property
     def info(self) -> _EpiScheduleInfo:
-        return _EPI_SCHEDULE_INFO[self]
+        return self._info
 
     @property
     def cpp(self) -> str:
@@ -408,6 +425,7 @@ _EPI_SCHEDULE_INFO = {
     EpilogueSchedule.PTR_ARRAY_NO_SMEM_1SM: _EpiScheduleInfo(_S100, no_smem=True),
     EpilogueSchedule.PTR_ARRAY_NO_SMEM_2SM: _EpiScheduleInfo(_S100, no_smem=True, two_sm=True),
 }
+_attach_info(EpilogueSchedule, _EPI_SCHEDULE_INFO)
 
 
 class FusionOp(enum.Enum):

@@ -9,12 +9,14 @@ Nothing here imports torch, CUDA or a compiler; results are cached per config.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional
 
 from .config import Arch, KernelConfig, StageConvention
-from .errors import UnsupportedConfigError
+from .errors import ConfigError, UnsupportedConfigError
 from .layout.epilogue import EpilogueLayout, epilogue_layout
 from .layout.kernel import sm90_array_kernel
 from .layout.mainloop import auto_stages, mainloop_shape, mainloop_storage
@@ -138,18 +140,24 @@ def kernel_layout(cfg: KernelConfig):
 @functools.lru_cache(maxsize=16384)
 def _sm90_family_plan(sf: KernelConfig) -> tuple:
     """Everything about an SM90/SM120 config that does not depend on an explicit stage count, computed once:
-    the legality verdicts (automatic / explicit stages), the epilogue, the stage-parametric kernel struct and
-    the stage count each automatic convention resolves to."""
+    the legality verdicts (automatic / explicit stages), the epilogue, the stage-parametric kernel struct, the
+    stage count each automatic convention resolves to, and the Footprint fields that do not vary with stages."""
     rules = (_first_broken(sf, False), _first_broken(sf, True))
     if rules[0] is not None and rules[1] is not None:
-        return rules, None, None, None
+        return rules, None, None, None, None
     epi = epilogue_layout(sf)
     auto = {}
     for conv in StageConvention:
         c = sf.with_stages(conv)
         carve = carveout(c, epi)
         auto[conv] = (auto_stages(c, carve), carve)
-    return rules, epi, _sm90_array_kernel_template(sf), auto
+    struct = _sm90_array_kernel_template(sf)
+    return rules, epi, struct, auto, _constant_fields(struct, epi)
+
+
+def _constant_fields(struct, epi: EpilogueLayout) -> dict:
+    return {"alignment": struct.alignment, "epilogue_tile": epi.tile, "epilogue_stages_c": epi.stages_c,
+            "epilogue_stages_d": epi.stages_d, "epilogue_shared_bytes": epi.shared_storage_bytes}
 
 
 def footprint(cfg: KernelConfig) -> Footprint:
@@ -161,17 +169,19 @@ def footprint(cfg: KernelConfig) -> Footprint:
     the answer itself is kept on the config object (not in a global cache, which in a large search costs the
     garbage collector more than replaying the layout does).
     """
-    fp = cfg.__dict__.get("_footprint")
+    memo = cfg.__dict__
+    fp = memo.get("_footprint")
     if fp is not None:
         return fp
-    if cfg.arch.family is not Arch.SM100:
+    if cfg.arch is not Arch.SM100:
         # fast path: one cached plan per stage-free config, then the layout replayed at this stage count
-        explicit = isinstance(cfg.stages, int)
-        rules, epi, struct, auto = _sm90_family_plan(cfg.stage_free)
+        asked = cfg.stages
+        explicit = asked.__class__ is int
+        rules, epi, struct, auto, fixed = _sm90_family_plan(cfg.stage_free)
         rule = rules[explicit]
         if rule is not None:
             raise UnsupportedConfigError(rule.field, rule.reason, rule.cutlass_message, device_only=rule.device_only)
-        stages, carve = (cfg.stages, None) if explicit else auto[cfg.stages]
+        stages, carve = (asked, None) if explicit else auto[asked]
         if stages < 2:
             resolve_stages(cfg)  # raises the stage-count error with its message
         total, sums = evaluate(struct, stages)
@@ -181,22 +191,67 @@ def footprint(cfg: KernelConfig) -> Footprint:
         stages, carve = resolve_stages(cfg)
         struct = _kernel_struct(cfg, stages, epi)
         total, sums = evaluate(struct, stages)
-    if cfg.arch.family is Arch.SM100 and total > SM100_CAPACITY and not cfg.cutlass.has(SM100_CAPACITY_ASSERT_IN_BODY):
-        # sm100_gemm_array_tma_warpspecialized.hpp (4.2.x): class-scope static_assert on SharedStorageSize
-        raise UnsupportedConfigError("stages", f"the kernel needs {total} B of shared memory, more than the "
-                                               f"{SM100_CAPACITY} B of an SM100 SM", "SMEM usage exceeded capacity.")
+        if total > SM100_CAPACITY and not cfg.cutlass.has(SM100_CAPACITY_ASSERT_IN_BODY):
+            # sm100_gemm_array_tma_warpspecialized.hpp (4.2.x): class-scope static_assert on SharedStorageSize
+            raise UnsupportedConfigError("stages", f"the kernel needs {total} B of shared memory, more than the "
+                                                   f"{SM100_CAPACITY} B of an SM100 SM", "SMEM usage exceeded capacity.")
+        fixed = _constant_fields(struct, epi)
     # Built without the dataclass __init__ (its frozen setattr per field costs more than the layout itself).
     fp = object.__new__(Footprint)
-    fp.__dict__.update(config=cfg, total_bytes=total, alignment=struct.alignment, stages=stages,
-                       epilogue_tile=epi.tile, epilogue_stages_c=epi.stages_c, epilogue_stages_d=epi.stages_d,
-                       part_bytes=tuple(sums), carveout_bytes=carve,
-                       epilogue_shared_bytes=epi.shared_storage_bytes)
-    object.__setattr__(cfg, "_footprint", fp)
+    fields = fp.__dict__
+    fields.update(fixed)
+    fields["config"] = cfg
+    fields["total_bytes"] = total
+    fields["stages"] = stages
+    fields["part_bytes"] = tuple(sums)
+    fields["carveout_bytes"] = carve
+    memo["_footprint"] = fp  # a cache slot on the frozen config (what object.__setattr__ would do, faster)
     return fp
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector for a batch of evaluations (restored afterwards, also on error).
+
+    A batch allocates a few small objects per config (the Footprint, its part tuple); with a large live heap
+    (100,000 configs) the collector's periodic full passes then cost as much as the evaluations themselves.
+    Nothing here creates garbage that only the cyclic collector could free during the batch.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def footprints(configs: Iterable[KernelConfig], errors: str = "raise") -> list:
+    """:func:`footprint` of every config, in order, with the garbage collector paused for the batch (see
+    :func:`gc_paused`): the way to evaluate many configs at once.
+
+    ``errors="raise"`` raises the first :class:`~smem_tactics.errors.UnsupportedConfigError`; ``errors="keep"``
+    puts the error object in that config's place and goes on.
+    """
+    if errors not in ("raise", "keep"):
+        raise ConfigError("errors", errors, ("raise", "keep"))
+    out = []
+    append = out.append
+    with gc_paused():
+        if errors == "raise":
+            for cfg in configs:
+                append(footprint(cfg))
+        else:
+            for cfg in configs:
+                try:
+                    append(footprint(cfg))
+                except UnsupportedConfigError as e:
+                    append(e)
+    return out
 
 
 def footprint_bytes(cfg: KernelConfig) -> int:
     return footprint(cfg).total_bytes
 
 
-__all__ = ["Footprint", "footprint", "footprint_bytes", "resolve_stages", "carveout", "PART_ORDER"]
+__all__ = ["Footprint", "footprint", "footprints", "gc_paused", "footprint_bytes", "resolve_stages", "carveout", "PART_ORDER"]

@@ -36,18 +36,23 @@ class Rule:
     # True for rules whose static_assert fires only when the kernel body is instantiated (a device compile):
     # the host-only probe builds such configs, so the oracle counts "model rejects, probe builds" as agreement.
     device_only: bool = False
+    # True for the rules that look at the stage count (only whether it is explicit: StageCount<S> vs a carve-out
+    # convention); every other rule gives one verdict per stage-free config.
+    stage_sensitive: bool = False
 
 
+# identity tests: these run for every rule of every config the model sees
 def _sm12x(cfg: KernelConfig) -> bool:
-    return cfg.arch.family is Arch.SM120
+    a = cfg.arch
+    return a is Arch.SM120 or a is Arch.SM121
 
 
 def _sm90(cfg: KernelConfig) -> bool:
-    return cfg.arch.family is Arch.SM90
+    return cfg.arch is Arch.SM90
 
 
 def _sm100(cfg: KernelConfig) -> bool:
-    return cfg.arch.family is Arch.SM100
+    return cfg.arch is Arch.SM100
 
 
 def _ks(cfg: KernelConfig) -> KernelSchedule:
@@ -156,6 +161,13 @@ RULES: tuple = (
          "no member named 'SchedulerPipelineStageCount'",
          lambda c: _sm12x(c) and c.kind is Kind.DENSE and c.cutlass.has(SM120_DENSE_PTR_ARRAY)
          and _ks(c) not in (KS.PTR_ARRAY_COOPERATIVE_SM120, KS.PTR_ARRAY_PINGPONG_SM120)),
+    Rule("tile", "SM120 dense FP8 grouped tiles with N below 32 do not compile: the epilogue's register-to-shared "
+                 "copy gets fewer values per thread than its copy atom moves (seen device-compiling 128x8, 256x8, "
+                 "128x16 and 256x16 kernels, row- and column-major D, void C and C = D, for sm_120a with nvcc 13.0 "
+                 "against CUTLASS 4.7.0; every N >= 32 kernel compiled)", "TiledCopy uses too few vals for selected "
+                 "CopyAtom",
+         lambda c: _sm12x(c) and c.kind is Kind.DENSE and c.cutlass.has(SM120_DENSE_PTR_ARRAY) and c.tile[1] < 32,
+         device_only=True),
     Rule("kind", "before CUTLASS 4.6, SM120/SM121 have no dense (non-scaled) grouped GEMM in CUTLASS's 3.x builders: the SM120 dense "
                  "builder supports F8F6F4 only and rejects PtrArray; use block-scaled (MXFP8/NVFP4) or FP8 blockwise",
          "SM120 dense builder: no PtrArray specialization",
@@ -244,7 +256,7 @@ RULES: tuple = (
     # -- blockwise --------------------------------------------------------------------------------
     Rule("stages", "the SM90 FP8 blockwise builder only computes automatic stage counts (no StageCount<S> overload)",
          "no matching function for call to compute_stage_count_with_blockwise_scale",
-         lambda c: _sm90(c) and c.kind is Kind.BLOCKWISE and isinstance(c.stages, int)),
+         lambda c: _sm90(c) and c.kind is Kind.BLOCKWISE and isinstance(c.stages, int), stage_sensitive=True),
     Rule("scale_granularity", "the scale granularity must divide the tile (M by gM, N by gN)",
          "FP8 scaling granularity must evenly divide tile shape along M.",
          lambda c: c.kind is Kind.BLOCKWISE and c.scale_granularity is not None
@@ -274,6 +286,10 @@ _SM100_MXF4 = (KS.PTR_ARRAY_1SM_MXF4_SM100, KS.PTR_ARRAY_2SM_MXF4_SM100)
 _SM100_MXF8F6F4 = (KS.PTR_ARRAY_1SM_MXF8F6F4_SM100, KS.PTR_ARRAY_2SM_MXF8F6F4_SM100)
 
 
+_RULE_INDEX = {id(r): i for i, r in enumerate(RULES)}
+_STAGE_SENSITIVE = tuple(r for r in RULES if r.stage_sensitive)
+
+
 def violations(cfg: KernelConfig) -> list:
     """Every :class:`Rule` ``cfg`` breaks (empty if CUTLASS accepts it, as far as these rules know)."""
     return [r for r in RULES if r.broken(cfg)]
@@ -290,8 +306,22 @@ def ensure_supported(cfg: KernelConfig) -> None:
 def _first_broken(stage_free: KernelConfig, explicit_stages: bool):
     # Rules only look at whether stages are explicit, never at the count: check them once per
     # stage-free config (an explicit stand-in count of 2 represents every explicit count).
-    cfg = stage_free.with_stages(2) if explicit_stages else stage_free
-    for rule in RULES:
+    if not explicit_stages:
+        for rule in RULES:
+            if rule.broken(stage_free):
+                return rule
+        return None
+    # Explicit stages: the stage-insensitive rules have the automatic verdicts, so only the stage-sensitive
+    # ones ahead of the first automatic failure need checking again, then the rest if that failure was one.
+    cfg = stage_free.with_stages(2)
+    first = _first_broken(stage_free, False)
+    stop = _RULE_INDEX[id(first)] if first is not None else len(RULES)
+    for rule in _STAGE_SENSITIVE:
+        if _RULE_INDEX[id(rule)] < stop and rule.broken(cfg):
+            return rule
+    if first is None or not first.stage_sensitive:
+        return first
+    for rule in RULES[stop:]:
         if rule.broken(cfg):
             return rule
     return None

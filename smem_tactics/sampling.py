@@ -73,12 +73,12 @@ def _sm120(rng: random.Random) -> dict:
     if rng.random() < 0.12:  # dense FP8 ptr-array (CUTLASS >= 4.6; rejected by the model before)
         return dict(arch=_pick(rng, ("sm120", "sm121")), a="e4m3", b=_pick(rng, ("e4m3", "e5m2")),
                     c=_pick(rng, (None, "bf16", "f32")), d=_pick(rng, ("bf16", "f16")),
-                    tile=[_pick(rng, (64, 128, 128, 256)), _pick(rng, (32, 64, 128, 256)), _pick(rng, (64, 128))],
+                    tile=[_pick(rng, (64, 128, 128, 256)), _pick(rng, (8, 16, 32, 64, 128, 256)), _pick(rng, (64, 128))],
                     kernel_schedule=_pick(rng, ("auto", "KernelPtrArrayTmaWarpSpecializedPingpongSm120")),
                     epilogue_schedule="auto", stages=_pick(rng, _STAGES), layout_cd=_pick(rng, ("row", "col")))
     a, b = _pick(rng, _SM120_PAIRS)
     m = _pick(rng, (128, 128, 256))
-    n = _pick(rng, (32, 64, 128, 128, 192, 256))
+    n = _pick(rng, (8, 16, 32, 64, 128, 128, 192, 256))  # N < 32 from CUTLASS 4.6 (sm120_small_n)
     k = _pick(rng, (64, 128, 128, 256))
     pingpong = rng.random() < 0.3
     ks = _pick(rng, ("auto", "auto", "KernelPtrArrayTmaWarpSpecialized" + ("Pingpong" if pingpong else "Cooperative"),

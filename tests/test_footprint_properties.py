@@ -93,3 +93,42 @@ def test_carveout_conventions_order(cfg):
     except Exception:
         return
     assert zero >= auto
+
+
+def test_footprints_batch_equals_single_calls_and_restores_gc():
+    import gc
+
+    from smem_tactics.errors import ConfigError, UnsupportedConfigError
+    from smem_tactics.footprint import footprints
+    from smem_tactics.sampling import raw_configs
+
+    cfgs = list(dict.fromkeys(raw_configs(60, seed=9, archs=("sm90", "sm100", "sm120"))))
+    batch = footprints([c.replace() for c in cfgs], errors="keep")
+    assert gc.isenabled()
+    for c, got in zip(cfgs, batch):
+        try:
+            want = footprint(c)
+        except UnsupportedConfigError as e:
+            assert isinstance(got, UnsupportedConfigError) and str(got) == str(e)
+        else:
+            assert not isinstance(got, Exception)
+            assert (got.total_bytes, got.stages, got.part_bytes) == (want.total_bytes, want.stages, want.part_bytes)
+    assert any(isinstance(x, Exception) for x in batch) and any(not isinstance(x, Exception) for x in batch)
+    bad = next(c for c, x in zip(cfgs, batch) if isinstance(x, Exception))
+    with pytest.raises(UnsupportedConfigError):
+        footprints([bad])
+    assert gc.isenabled()
+    with pytest.raises(ConfigError, match="errors"):
+        footprints(cfgs, errors="ignore")
+
+
+def test_legality_shortcut_for_explicit_stages_equals_a_full_scan():
+    """_first_broken re-checks only the stage-sensitive rules for explicit stage counts; it must give the same
+    first rule as scanning every rule."""
+    from smem_tactics import legality
+    from smem_tactics.sampling import raw_configs
+
+    for cfg in raw_configs(1500, seed=5, archs=("sm90", "sm100", "sm120")):
+        explicit = cfg.with_stages(3)
+        full = next((r for r in legality.RULES if r.broken(explicit.stage_free.with_stages(2))), None)
+        assert legality._first_broken(explicit.stage_free, True) is full, explicit.name()

@@ -3,6 +3,7 @@
 import pytest
 
 from smem_tactics import KernelConfig, footprint, resolve_limit, verdict
+from smem_tactics.errors import UnsupportedConfigError
 
 NVFP4_OUT = {"op": "LinCombBlockScaleFactor", "sf_vector": 16, "sf_layout": "row", "sf_type": "ue4m3"}
 
@@ -102,3 +103,18 @@ def test_degenerate_and_padded_scale_factor_smem():
         kwargs.setdefault("c", None)
         kwargs.setdefault("d", "bf16")
         assert footprint(KernelConfig.create(arch, "nvfp4", **kwargs)).total_bytes == expected, kwargs
+
+
+def test_sm120_small_n_epilogue_tile_from_cutlass_4_6():
+    # host-probe-measured against CUTLASS 4.7.0 (the same rule is in 4.6.0's sm120_builder.inl): below N = 32 the
+    # automatic epilogue tile is N wide, with 128 rows when N < 16. NVFP4 tiles, since dense FP8 N < 32 tiles do not
+    # compile device code (a device-only rule); block-scaled N = 8/16 exists from 4.6.
+    cases = [((128, 16, 128), 40960, (64, 16)), ((256, 8, 128), 67584, (128, 8)), ((128, 8, 128), 37888, (128, 8)),
+             ((256, 16, 128), 68608, (64, 16)), ((256, 32, 128), None, (64, 32))]
+    for tile, expected, epi in cases:
+        cfg = KernelConfig.create("sm121", "nvfp4", c=None, d="bf16", tile=tile, stages=3, cutlass="4.7.0")
+        fp = footprint(cfg)
+        assert fp.epilogue_tile == epi and (expected is None or fp.total_bytes == expected), tile
+    with pytest.raises(UnsupportedConfigError, match="TiledCopy"):
+        footprint(KernelConfig.create("sm121", "e4m3", c=None, d="bf16", tile=(128, 16, 64), stages=5,
+                                      cutlass="4.7.0"))

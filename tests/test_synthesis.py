@@ -18,6 +18,7 @@ SPACES = [
     ("sm90", "fp8", 101376, "4.2.0"),
     ("sm90", "bf16", 232448, "4.5.0"),
     ("sm100", "nvfp4", 232448, "4.5.0"),
+    ("sm121", "fp8", 101376, "4.7.0"),
 ]
 
 
@@ -133,3 +134,12 @@ def test_cli_bad_input_is_one_line_without_traceback(capsys, argv, needle):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and needle in err and "Traceback" not in err
+
+
+def test_sm12x_fp8_needs_cutlass_4_6_and_uses_the_sm120_dense_schedules():
+    with pytest.raises(ConfigError, match="4.6.0 or newer"):
+        synthesize("sm121", "fp8", 101376, cutlass="4.5.0")
+    cands = synthesize("sm120", "fp8", 101376, cutlass="4.6.0", tiles_n=[16, 128])
+    assert cands and {c.config.kernel_schedule.value for c in cands} <= {
+        "KernelPtrArrayTmaWarpSpecializedCooperativeSm120", "KernelPtrArrayTmaWarpSpecializedPingpongSm120"}
+    assert all(c.config.kind.value == "dense" and c.config.a.value == "e4m3" for c in cands)

@@ -28,7 +28,7 @@ from typing import Optional
 
 from ..config import Arch, DType, EpilogueSchedule, FusionOp, KernelConfig, Kind, Layout
 from ..errors import UnsupportedConfigError
-from ..versions import SM100_EPI_TILE_N_FALLBACK
+from ..versions import SM100_EPI_TILE_N_FALLBACK, SM120_SMALL_N
 from .primitives import array_aligned, array_engine, pipeline, swizzle_alignment, tensormaps
 from .resolve import resolve_schedules
 from .struct import Field, Part, Struct, align_up, layout, union
@@ -91,6 +91,9 @@ def _sm120_tile(cfg: KernelConfig) -> tuple:
         return em, en
     if fp6:
         return (64, 128) if row else (128, 32)
+    if cfg.cutlass.has(SM120_SMALL_N) and n < 32:
+        # sm120_compute_tile_shape_or_override (4.6+): EpiN = min(CTA_N, 32), EpiM = 128 when CTA_N < 16
+        return (128 if n < 16 else 64), n
     return 64, 32
 
 
@@ -203,7 +206,7 @@ def _epi_stages(cfg: KernelConfig, tile: tuple, arch: Arch) -> tuple:
         m, n = _sm100_cta_mn(cfg, es.info.two_sm)
         epi_tiles = _shape_div(m, tile[0], "epilogue tile M") * _shape_div(n, tile[1], "epilogue tile N")
     else:
-        epi_tiles = (m // tile[0]) * (n // tile[1])
+        epi_tiles = _shape_div(m, tile[0], "epilogue tile M") * _shape_div(n, tile[1], "epilogue tile N")
     bits_c = cfg.c.bits if cfg.c else 0
     # a void D (finalize scatter): the SM120 builder sizes its stages from void (0 bits); the SM90 builder
     # substitutes the fusion's aux element first, so there d stands in for D

@@ -86,8 +86,11 @@ class Struct:
 
     def __post_init__(self):
         # computed once: layout() asks every node for its alignment
-        inner = max((m.alignment for m in self.members), default=1)
-        object.__setattr__(self, "alignment", max(self.align, self.member_align, inner))
+        inner = self.align if self.align > self.member_align else self.member_align
+        for m in self.members:
+            if m.alignment > inner:
+                inner = m.alignment
+        self.__dict__["alignment"] = inner
 
 
 Node = Union[Field, Struct]
@@ -148,28 +151,51 @@ def layout(root: Struct, stages: int = 0) -> StructLayout:
 
 # -- compiled evaluation ---------------------------------------------------------------------------
 # layout() walks the tree; searches evaluate one struct at many stage counts, so the tree is also flattened
-# once into begin/leaf/end operations and replayed with plain integer arithmetic.
+# once into begin/leaf/end operations and replayed with plain integer arithmetic. Only the members whose size
+# depends on the stage count need replaying: a sub-struct without per-stage fields is folded into one opaque
+# leaf of its (constant) size and alignment, and the bytes of every constant leaf are summed once per part.
 _BEGIN, _LEAF, _END = 0, 1, 2
 
 
-def _compile(node: Node, ops: list) -> None:
+def _has_per_stage(node: Node) -> bool:
     if node.__class__ is Field:
-        ops.append((_LEAF, node.align, node.size, node.per_stage, node.granule, _PART_INDEX[node.part]))
+        return bool(node.per_stage)
+    return any(_has_per_stage(m) for m in node.members)
+
+
+def _compile(node: Node, ops: list, const: list, top: bool = True) -> None:
+    """Append ``node``'s operations to ``ops``; add its constant bytes per part to ``const`` (whose last slot,
+    index ``_N_PARTS``, is where constant leaves send their bytes during the replay: it is dropped)."""
+    if node.__class__ is Field:
+        if node.per_stage:
+            ops.append((_LEAF, node.align, node.size, node.per_stage, node.granule, _PART_INDEX[node.part]))
+        else:
+            const[_PART_INDEX[node.part]] += node.size
+            ops.append((_LEAF, node.align, node.size, 0, 0, _N_PARTS))
+        return
+    if not top and not _has_per_stage(node):
+        leaves: list = []
+        size = _place(node, 0, "", leaves, 0)
+        for _, f, _ in leaves:
+            const[_PART_INDEX[f.part]] += f.size
+        ops.append((_LEAF, node.alignment, size, 0, 0, _N_PARTS))
         return
     ops.append((_BEGIN, node.alignment, 0, 0, 0, 0))
     for member in node.members:
-        _compile(member, ops)
+        _compile(member, ops, const, False)
     ops.append((_END, node.alignment, 0, 0, 0, 0))
 
 
 def evaluate(root: Struct, stages: int) -> tuple:
     """(sizeof(root), bytes per part index) at ``stages``; identical to :func:`layout` + :func:`breakdown`."""
-    ops = root.__dict__.get("_ops")
-    if ops is None:
-        ops = []
-        _compile(root, ops)
-        object.__setattr__(root, "_ops", ops)
-    sums = [0] * _N_PARTS
+    compiled = root.__dict__.get("_ops")
+    if compiled is None:
+        ops, const = [], [0] * (_N_PARTS + 1)
+        _compile(root, ops, const)
+        compiled = (tuple(ops), const)
+        object.__setattr__(root, "_ops", compiled)
+    ops, const = compiled
+    sums = const[:]
     stack = []
     off = 0
     for kind, a, size, per_stage, granule, part in ops:
@@ -182,7 +208,7 @@ def evaluate(root: Struct, stages: int) -> tuple:
                     size = 1
                 if granule > 1:
                     size = -(-size // granule) * granule
-            sums[part] += size
+                sums[part] += size
             off += size
         elif kind == _BEGIN:
             stack.append(off)
@@ -190,6 +216,7 @@ def evaluate(root: Struct, stages: int) -> tuple:
         else:
             size = off if off > 0 else 1
             off = stack.pop() + -(-size // a) * a
+    sums.pop()
     sums[_PADDING_INDEX] += off - sum(sums)
     return off, sums
 

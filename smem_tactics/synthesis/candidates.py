@@ -22,7 +22,7 @@ from ..layout.resolve import resolve_schedules
 from ..legality import violations
 from ..verdict import max_fitting_stages
 from ..versions import CutlassVersion
-from .space import RawConfig, dtype_recipe, raw_configs, space_table
+from .space import RawConfig, check_recipe_version, dtype_recipe, raw_configs, space_table
 
 #: Shared memory CUDA reserves per resident block (cudaDevAttrReservedSharedMemoryPerBlock on SM80+).
 RESERVED_SMEM_PER_BLOCK = 1024
@@ -152,7 +152,7 @@ def explore(arch: Any, dtype: str, limit_bytes: int, cutlass: Any = None, proble
         version = CutlassVersion.parse(cutlass) if cutlass is not None else default_cutlass(arch_v)
     except Exception as e:  # VersionError names the modelled range
         raise ConfigError("cutlass", cutlass, "a modelled CUTLASS version such as 4.2.0 or 4.5.0", str(e)) from None
-    dtype_recipe(dtype, arch_v)  # a clear error before enumerating
+    check_recipe_version(dtype_recipe(dtype, arch_v), arch_v, version)  # a clear error before enumerating
     for c in ctas_per_sm:
         if c not in (1, 2):
             raise ConfigError("ctas_per_sm", c, "1 or 2")

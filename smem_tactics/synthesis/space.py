@@ -47,6 +47,7 @@ class DtypeRecipe:
     tflops_key: str
     scale_granularity: Optional[tuple]
     about: str
+    min_cutlass: Optional[CutlassVersion] = None  # the first CUTLASS release with these kernels on this arch
 
     def operands(self, swap_ab: bool) -> tuple:
         """(A, B) operand types: swap-AB puts the weight in A."""
@@ -76,7 +77,16 @@ def dtype_recipe(dtype: str, arch: Arch) -> DtypeRecipe:
         raise ConfigError("dtype", dtype, usable, f"not available on {arch_key}{extra}")
     d.update(d.get("per_arch", {}).get(arch_key, {}))
     sg = tuple(d["scale_granularity"]) if d.get("scale_granularity") else None
-    return DtypeRecipe(key, d["activation"], d["weight"], d["d"], d["kind"], d["tflops_key"], sg, d.get("about", ""))
+    min_cutlass = d.get("min_cutlass", {}).get(arch_key)
+    return DtypeRecipe(key, d["activation"], d["weight"], d["d"], d["kind"], d["tflops_key"], sg, d.get("about", ""),
+                       CutlassVersion.parse(min_cutlass) if min_cutlass else None)
+
+
+def check_recipe_version(recipe: DtypeRecipe, arch: Arch, cutlass: CutlassVersion) -> None:
+    """A clear error when the recipe's kernels need a newer CUTLASS on this arch than the one targeted."""
+    if recipe.min_cutlass is not None and cutlass < recipe.min_cutlass:
+        raise ConfigError("cutlass", str(cutlass), f"{recipe.min_cutlass} or newer",
+                          f"{recipe.name} grouped GEMM on {arch.value} exists from CUTLASS {recipe.min_cutlass}")
 
 
 def _arch_space(arch: Arch) -> dict:
@@ -99,6 +109,8 @@ def _kernel_schedule(arch: Arch, kind: str, a: str, schedule: str) -> KernelSche
     if family is Arch.SM120:
         if kind == "blockwise":
             return KS.PTR_ARRAY_PINGPONG_BLOCKWISE_SM120 if schedule == "pingpong" else KS.PTR_ARRAY_COOPERATIVE_BLOCKWISE_SM120
+        if kind == "dense":  # the F8F6F4 ptr-array mainloop of CUTLASS >= 4.6 takes only its own schedules
+            return KS.PTR_ARRAY_PINGPONG_SM120 if schedule == "pingpong" else KS.PTR_ARRAY_COOPERATIVE_SM120
         return KS.PTR_ARRAY_PINGPONG if schedule == "pingpong" else KS.PTR_ARRAY_COOPERATIVE
     two_sm = schedule == "2sm"
     if kind == "block_scaled":
@@ -145,6 +157,7 @@ def raw_configs(arch: Arch, dtype: str, cutlass: CutlassVersion, *, swap_ab=(Fal
 
     space = _arch_space(arch)
     recipe = dtype_recipe(dtype, arch)
+    check_recipe_version(recipe, arch, cutlass)
     schedules = tuple(schedules or space["schedules"])
     for s in schedules:
         if s not in space["schedules"]:
@@ -171,4 +184,4 @@ def raw_configs(arch: Arch, dtype: str, cutlass: CutlassVersion, *, swap_ab=(Fal
         yield RawConfig(cfg, swap, epi, sched, kb)
 
 
-__all__ = ["DtypeRecipe", "RawConfig", "dtype_recipe", "dtype_names", "raw_configs", "space_table", "k_elements"]
+__all__ = ["DtypeRecipe", "RawConfig", "dtype_recipe", "check_recipe_version", "dtype_names", "raw_configs", "space_table", "k_elements"]
