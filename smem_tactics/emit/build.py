@@ -164,9 +164,13 @@ def summary_markdown(results: Sequence[BuildResult], meta: dict) -> str:
     for k in ("when", "machine", "nvcc", "cutlass", "targets", "flags", "tables", "jobs", "wall_seconds"):
         if k in meta:
             lines.append(f"* {k.replace('_', ' ')}: {meta[k]}")
+    sass_checked = any(r.mma_instructions for r in results)
     lines += ["", f"**{len(ok)} compiled, {len(bad)} failed** (of {len(results)} kernels; every target of each "
               "kernel must compile, pass the SharedStorage/stage static_asserts and contain MMA instructions in "
               "its SASS).", ""]
+    if not sass_checked:
+        lines += ["cuobjdump was not found on this machine, so the SASS was not inspected: these kernels compiled "
+                  "and passed their static_asserts, but the MMA-instruction check was not run.", ""]
     if bad:
         lines += ["## Failures", "", "| kernel | reason |", "|---|---|"]
         lines += [f"| `{r.name}` | {r.error} |" for r in bad]
