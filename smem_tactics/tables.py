@@ -71,11 +71,12 @@ def _resolve(gpu: str, model: str, dtype: str):
 def build_table(gpu: str, model: str, dtype: str, *, buckets: Optional[Sequence[str]] = None,
                 gemms: Sequence[int] = (1, 2), routing: str = "uniform", limit_bytes: Optional[int] = None,
                 cutlass: Optional[str] = None, top: int = DEFAULT_TOP, emit_top: int = EMIT_TOP,
-                epilogues: Sequence[str] = ("void_c",)) -> dict:
+                epilogues: Optional[Sequence[str]] = None) -> dict:
     """Synthesize, rank and tabulate (see the module docstring); returns the JSON-ready dict.
 
-    Tables rank the ``void_c`` epilogue by default: C = D (``c_eq_d``) only adds C staging to shared memory when
-    beta = 0, so its twin never ranks higher; the TensorRT-LLM patch carries those twins. TensorRT-LLM 1.2's own
+    Tables rank the C = void epilogues by default: ``void_c``, and ``no_smem`` where the arch offers it (SM90).
+    C = D (``c_eq_d``) only adds C staging to shared memory when beta = 0, so its twin never ranks higher; the
+    TensorRT-LLM patch carries those twins. TensorRT-LLM 1.2's own
     configs for the dtype are ranked alongside as ``baselines`` (not candidates)."""
     from . import __version__
     from .config import Arch
@@ -91,6 +92,11 @@ def build_table(gpu: str, model: str, dtype: str, *, buckets: Optional[Sequence[
     if isinstance(top, bool) or not isinstance(top, int) or top < 1:
         raise ConfigError("top", top, "a positive integer")
     bucket_list = [parse_bucket(b) for b in (buckets or bucket_names())]
+    if epilogues is None:
+        from .synthesis.space import space_table
+
+        offered = space_table()["archs"][arch.family.value]["epilogues"]
+        epilogues = tuple(e for e in ("void_c", "no_smem") if e in offered)
     candidates = synthesize(arch, recipe.name, limit, cutlass=str(version), epilogues=epilogues)
     params = cost_parameters(arch)
     baselines, baseline_notes = trtllm_baselines(arch, recipe.name, str(version), limit)
