@@ -155,6 +155,16 @@ def _sm90_family_plan(sf: KernelConfig) -> tuple:
     return rules, epi, struct, auto, _constant_fields(struct, epi)
 
 
+def _raise_sm90_slice_error(cfg: KernelConfig, stages: int, carve) -> None:
+    from .layout.sm100 import sm90_tf32_slice_error
+
+    sliced = sm90_tf32_slice_error(cfg, stages)
+    if sliced:
+        what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
+        raise UnsupportedConfigError("tile", f"CuTe cannot slice one stage off this tile's TF32 A/B shared-memory "
+                                             f"layout at the {what} stage count {stages}", sliced)
+
+
 def _constant_fields(struct, epi: EpilogueLayout) -> dict:
     return {"alignment": struct.alignment, "epilogue_tile": epi.tile, "epilogue_stages_c": epi.stages_c,
             "epilogue_stages_d": epi.stages_d, "epilogue_shared_bytes": epi.shared_storage_bytes}
@@ -184,6 +194,8 @@ def footprint(cfg: KernelConfig) -> Footprint:
         stages, carve = (asked, None) if explicit else auto[asked]
         if stages < 2:
             resolve_stages(cfg)  # raises the stage-count error with its message
+        if cfg.arch is Arch.SM90 and (cfg.a.bits == 32 or cfg.b.bits == 32):
+            _raise_sm90_slice_error(cfg, stages, carve)
         total, sums = evaluate(struct, stages)
     else:
         ensure_supported(cfg)

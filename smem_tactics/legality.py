@@ -85,10 +85,6 @@ TILE_SHAPE_RULES: tuple = (
                  "compiling device code with CUTLASS 4.2.0 and nvcc 13.0 in issue 5's H100 benchmark; FP8 cooperative "
                  "N = 8 compiles and is correct)", "Shape Divisibility Condition",
          lambda c: _sm90(c) and c.tile[1] == 8 and (c.a.bits == 16 or _ks(c).is_pingpong), device_only=True),
-    Rule("tile", "SM90 TF32 (f32 operand) tiles need N to be a multiple of 32: the TF32 operand's shared-memory "
-                 "layout atom does not divide smaller N (host-probe compiles against CUTLASS 4.2.0: N = 8, 16, 24, "
-                 "40, 48 fail; 32 and 64 build)", "Shape Divisibility Condition / Stride Divisibility Condition",
-         lambda c: _sm90(c) and (c.a.bits == 32 or c.b.bits == 32) and c.tile[1] % 32),
     Rule("tile", "SM90 GMMA consumes K in steps of 32 bytes (16 bf16/f16, 32 FP8, 8 tf32): tile K must be a "
                  "multiple of that", "SmemLayoutAtom must evenly divide tile shape.",
          lambda c: _sm90(c) and _bits_k(c) % 256),

@@ -118,3 +118,20 @@ def test_sm120_small_n_epilogue_tile_from_cutlass_4_6():
     with pytest.raises(UnsupportedConfigError, match="TiledCopy"):
         footprint(KernelConfig.create("sm121", "e4m3", c=None, d="bf16", tile=(128, 16, 64), stages=5,
                                       cutlass="4.7.0"))
+
+
+def test_sm90_tf32_stage_slicing_before_cutlass_4_6():
+    # host-probe-measured: CuTe's swizzled-smem slice rejects some TF32 layouts at some stage counts before 4.6
+    # (N = 16 at 3 stages, not at 8; N = 24 at 3); 4.6 builds them all
+    def cfg(tile, stages, version):
+        return KernelConfig.create("sm90", "f32", c=None, d="f16", tile=tile, stages=stages, cutlass=version,
+                                   kernel_schedule="KernelPtrArrayTmaWarpSpecializedCooperative")
+
+    for version in ("4.2.0", "4.5.0"):
+        for tile, stages in (((128, 16, 32), 3), ((128, 24, 8), 3)):
+            with pytest.raises(UnsupportedConfigError, match="Divisibility Condition"):
+                footprint(cfg(tile, stages, version))
+        assert footprint(cfg((128, 16, 32), 8, version)).total_bytes == 153088
+        assert footprint(cfg((128, 32, 8), 3, version)).total_bytes == 25088
+    assert footprint(cfg((128, 16, 32), 3, "4.6.0")).total_bytes == 60672
+    assert footprint(cfg((128, 24, 8), 3, "4.6.0")).total_bytes == 21888

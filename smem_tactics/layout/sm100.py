@@ -346,6 +346,17 @@ def _operand_slice_error(rows: int, k: int, bits: int, k_instr: int, stages: int
             or next((e for e in (_compose_error(only, sh, st) for sh, st in leaves) if e), None))
 
 
+def sm90_tf32_slice_error(cfg: KernelConfig, stages: int):
+    """The same CuTe slicing static_assert for SM90 kernels with 32-bit (TF32) operands, whose K-major smem layouts
+    (``ss_smem_selector`` atoms of 8 rows, tiled rows, K, stages) hit it too before CUTLASS 4.6 -- in the host
+    build (e.g. N = 16 at 3 stages but not 8; N = 24, 40, 48). GMMA's TF32 instruction K is 8. Probe-checked
+    against CUTLASS 4.2.0-4.5.0 (fails) and 4.7.0 (builds). 8- and 16-bit operands are left to the tile rules."""
+    if cfg.cutlass.has(CUTE_SWIZZLED_SMEM_SLICE) or (cfg.a.bits != 32 and cfg.b.bits != 32):
+        return None
+    m, n, k = cfg.tile
+    return _operand_slice_error(m, k, cfg.a.bits, 8, stages) or _operand_slice_error(n, k, cfg.b.bits, 8, stages)
+
+
 def tma_slice_error(cfg: KernelConfig, stages: int):
     """CuTe's static_assert message if the A or B smem layout of ``cfg`` at ``stages`` cannot be sliced, else None."""
     if cfg.cutlass.has(CUTE_SWIZZLED_SMEM_SLICE):
