@@ -77,9 +77,10 @@ def main(argv=None) -> int:
 
     if args.merge:
         return _merge(args.merge, args.summary)
+    tree = resolve_tree(args.cutlass, None) if args.cutlass else None
     if args.space:
         # the synthesized space of the release being compiled against (the tables' 4.5.0 by default)
-        version = resolve_tree(args.cutlass, None).version if args.cutlass else "4.5.0"
+        version = tree.version if tree else "4.5.0"
         cands = _space_candidates(args.space, args.limit_bytes, args.one_per_shape, version)
         source = f"synthesized space {args.space} under {args.limit_bytes} B"
     else:
@@ -99,7 +100,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"error: --shard {args.shard}: I must be between 1 and N")
         cands = cands[i - 1::n]
         source += f", shard {i}/{n}"
-    tree = resolve_tree(args.cutlass, None if args.cutlass else version)
+    tree = tree or resolve_tree(None, version)
     targets = [t for t in args.targets.split(",") if t]
     print(f"{len(cands)} kernels ({source}); CUTLASS {tree.version} from {tree.source}; {args.jobs} jobs",
           file=sys.stderr)
@@ -165,4 +166,6 @@ def _merge(paths, summary: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from smem_tactics.cli import run_reporting_errors
+
+    sys.exit(run_reporting_errors(main))

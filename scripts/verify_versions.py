@@ -100,4 +100,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from smem_tactics.cli import run_reporting_errors
+
+    sys.exit(run_reporting_errors(main))

@@ -50,14 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
+def run_reporting_errors(func, *args) -> int:
+    """``func(*args)`` as a command: bad input (our errors, ValueError, OSError) becomes one ``error: ...`` line and
+    exit code 2, never a traceback. The CLI and the scripts in ``scripts/`` run their work through this."""
     try:
-        return int(args.func(args) or 0)
+        return int(func(*args) or 0)
     except SmemTacticsError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -69,6 +66,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    return run_reporting_errors(args.func, args)
 
 
 if __name__ == "__main__":

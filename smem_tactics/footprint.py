@@ -21,6 +21,7 @@ from .layout.epilogue import EpilogueLayout, epilogue_layout
 from .layout.kernel import sm90_array_kernel
 from .layout.mainloop import auto_stages, mainloop_shape, mainloop_storage
 from .layout.primitives import SM100_CAPACITY
+from .layout.cute_slice import sm90_slice_error
 from .layout.struct import Part, evaluate, layout
 from .legality import _first_broken, ensure_supported
 from .versions import SM100_CAPACITY_ASSERT_IN_BODY
@@ -84,6 +85,17 @@ def carveout(cfg: KernelConfig, epi: EpilogueLayout) -> int:
     return 0
 
 
+def _raise_slice_error(sliced: Optional[str], stages: int, carve: Optional[int]) -> None:
+    if sliced:
+        what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
+        raise UnsupportedConfigError("tile", f"CuTe cannot slice one stage off this tile's A/B shared-memory layout "
+                                             f"at the {what} stage count {stages}", sliced)
+
+
+def _check_sm90_slice(cfg: KernelConfig, stages: int, carve: Optional[int]) -> None:
+    _raise_slice_error(sm90_slice_error(cfg, stages), stages, carve)
+
+
 def resolve_stages(cfg: KernelConfig) -> tuple:
     """(stage count, carve-out or None) for ``cfg``; raises if CUTLASS would reject the count."""
     epi = epilogue_layout(cfg)
@@ -104,15 +116,14 @@ def resolve_stages(cfg: KernelConfig) -> tuple:
             raise UnsupportedConfigError("stages", f"the {what} stage count is {stages}; the SM100 dense mainloop "
                                                    "needs at least 2", "Specialization requires Stages set to value 1 "
                                                                        "or more.")
-        sliced = tma_slice_error(cfg, stages)
-        if sliced:
-            raise UnsupportedConfigError("tile", f"CuTe cannot slice one stage off this tile's A/B shared-memory "
-                                                 f"layout at the {what} stage count {stages}", sliced)
+        _raise_slice_error(tma_slice_error(cfg, stages), stages, carve)
         return stages, carve
     if stages < 2 and cfg.arch.family is not Arch.SM100 or stages < 1:
         what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
         raise UnsupportedConfigError("stages", f"the {what} stage count is {stages}; the mainloop needs at least 2",
                                      _MIN_STAGES_MESSAGE)
+    if cfg.arch is Arch.SM90:
+        _check_sm90_slice(cfg, stages, carve)
     return stages, carve
 
 
@@ -155,16 +166,6 @@ def _sm90_family_plan(sf: KernelConfig) -> tuple:
     return rules, epi, struct, auto, _constant_fields(struct, epi)
 
 
-def _raise_sm90_slice_error(cfg: KernelConfig, stages: int, carve) -> None:
-    from .layout.sm100 import sm90_tf32_slice_error
-
-    sliced = sm90_tf32_slice_error(cfg, stages)
-    if sliced:
-        what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
-        raise UnsupportedConfigError("tile", f"CuTe cannot slice one stage off this tile's TF32 A/B shared-memory "
-                                             f"layout at the {what} stage count {stages}", sliced)
-
-
 def _constant_fields(struct, epi: EpilogueLayout) -> dict:
     return {"alignment": struct.alignment, "epilogue_tile": epi.tile, "epilogue_stages_c": epi.stages_c,
             "epilogue_stages_d": epi.stages_d, "epilogue_shared_bytes": epi.shared_storage_bytes}
@@ -195,7 +196,7 @@ def footprint(cfg: KernelConfig) -> Footprint:
         if stages < 2:
             resolve_stages(cfg)  # raises the stage-count error with its message
         if cfg.arch is Arch.SM90 and (cfg.a.bits == 32 or cfg.b.bits == 32):
-            _raise_sm90_slice_error(cfg, stages, carve)
+            _check_sm90_slice(cfg, stages, carve)
         total, sums = evaluate(struct, stages)
     else:
         ensure_supported(cfg)
