@@ -5,6 +5,7 @@ from hypothesis import assume, given, settings, strategies as st
 
 from smem_tactics import StageConvention, footprint, verdict
 from smem_tactics.config import Arch, Kind, Mode
+from smem_tactics.errors import UnsupportedConfigError
 from smem_tactics.footprint import carveout
 from smem_tactics.layout.epilogue import epilogue_layout
 from smem_tactics.layout.mainloop import blockscaled_stage_pipeline_bytes, mainloop_shape, sm120_blockscaled_capacity
@@ -33,8 +34,14 @@ def test_breakdown_sums_to_total_and_total_is_aligned(cfg):
 def test_explicit_stages_strictly_grow(cfg, s):
     # the SM90 blockwise builder has no StageCount<S> overload (rejected with CUTLASS's message)
     assume(not (cfg.arch.family is Arch.SM90 and cfg.kind is Kind.BLOCKWISE))
-    small = footprint(cfg.with_stages(s))
-    big = footprint(cfg.with_stages(s + 1))
+    try:
+        small = footprint(cfg.with_stages(s))
+        big = footprint(cfg.with_stages(s + 1))
+    except UnsupportedConfigError as e:
+        # CuTe's smem-slicing static_assert (before CUTLASS 4.6) rejects some stage counts of some tiles: the
+        # property holds between counts that both build
+        assert "Divisibility Condition" in str(e), e
+        assume(False)
     assert big.total_bytes > small.total_bytes
     assert small.stages == s and big.stages == s + 1
 
