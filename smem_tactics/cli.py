@@ -58,14 +58,14 @@ def run_reporting_errors(func, *args) -> int:
     except SmemTacticsError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped into `head` and closed: not an error (an OSError, so caught first)
+        return EXIT_OK
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
