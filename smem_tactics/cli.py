@@ -4,31 +4,34 @@ Each sub-command lives in ``smem_tactics/commands/<name>.py`` and defines ``regi
 (adds its parser and sets ``func``) and the function it runs. Commands are imported only when the
 CLI starts, and frameworks only when a command needs them.
 
-Every :class:`~smem_tactics.errors.SmemTacticsError` (and ``ValueError`` from bad input) becomes a
-one-line ``error: ...`` on stderr and exit code 2; a user never sees a traceback for bad input.
+The input contract (exit codes, the ``error:`` line, resource bounds) is :mod:`smem_tactics.contract`: every
+:class:`~smem_tactics.errors.SmemTacticsError` becomes a one-line ``error: ...`` on stderr and exit code 2, a
+usage error too; a bug in smem_tactics is exit code 3 with one line (``SMEM_TACTICS_DEBUG=1`` shows the
+traceback). A user never sees a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Optional, Sequence
 
+from .contract import EXIT_BUG, EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE
 from .errors import SmemTacticsError
 
 #: Sub-command modules under smem_tactics.commands, in help order.
 COMMANDS = ("footprint", "verify", "tactics", "doctor", "table", "synthesize", "emit")
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in our format (still exit code 2)."""
 
     def error(self, message: str):  # noqa: D401 -- argparse API
-        self.print_usage(sys.stderr)
-        raise SystemExit(f"error: {message}")
+        print(f"error: {message} (usage: {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,13 +69,26 @@ def run_reporting_errors(func, *args) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (RecursionError, MemoryError) as e:
+        print(f"error: the input is too large or too deeply nested to answer ({type(e).__name__})", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as e:  # a bug of ours: one line, never a traceback (unless asked for)
+        if os.environ.get("SMEM_TACTICS_DEBUG"):
+            raise
+        print(f"internal error: {type(e).__name__}: {e} (a bug in smem_tactics; SMEM_TACTICS_DEBUG=1 shows the "
+              "traceback)", file=sys.stderr)
+        return EXIT_BUG
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help/--version (0) or a usage error (2, its error line already printed)
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
     if not getattr(args, "func", None):
-        parser.print_help()
+        print(f"error: no command given; one of: {', '.join(COMMANDS)}\n", file=sys.stderr)
+        parser.print_help(sys.stderr)
         return EXIT_USAGE
     return run_reporting_errors(args.func, args)
 

@@ -690,6 +690,9 @@ class KernelConfig:
         sg = None
         if scale_granularity is not None:
             sg = _parse_int_tuple(scale_granularity, 3, "scale_granularity", "[gM, gN, gK] of positive integers")
+        if cutlass is not None and not isinstance(cutlass, (str, CutlassVersion)):
+            raise ConfigError("cutlass", cutlass, "a release number as a string, e.g. \"4.5.0\"",
+                              f"a JSON {type(cutlass).__name__}")
         try:
             version = CutlassVersion.parse(cutlass) if cutlass is not None else DEFAULT_VERSION
         except VersionError as e:
@@ -730,11 +733,10 @@ class KernelConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "KernelConfig":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ConfigError("config", text[:60], "a JSON object", f"malformed JSON: {e.msg} at column {e.colno}")
-        return cls.from_dict(data)
+        """Build a config from a JSON object's text (bounded in size, depth and integer length)."""
+        from .contract import json_document
+
+        return cls.from_dict(json_document("config", text, expect=dict))
 
     def to_dict(self) -> dict:
         """The JSON form; ``KernelConfig.from_dict(cfg.to_dict()) == cfg``."""
@@ -880,19 +882,15 @@ class KernelConfig:
         return "_".join(parts)
 
 
-def configs_from_jsonl(lines: Iterable[str]) -> list:
-    """Parse one JSON object per line; returns a list of ``KernelConfig`` or ``ConfigError`` per line
-    (blank lines and lines starting with ``#`` are skipped)."""
-    out = []
-    for line in lines:
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        try:
-            out.append(KernelConfig.from_json(text))
-        except (ConfigError, UnsupportedConfigError) as e:
-            out.append(e)
-    return out
+def configs_from_jsonl(data: "bytes | str | Iterable[str]", field: str = "configs") -> list:
+    """Parse one JSON object per line; a ``KernelConfig`` or the line's error per non-blank line, in order
+    (lines starting with ``#`` are skipped). A bad line -- not UTF-8, not JSON, too deep, a huge integer, a
+    bad field -- gets its own error; it never stops the others."""
+    from .contract import json_lines
+
+    if not isinstance(data, (bytes, str)):
+        data = "\n".join(line.rstrip("\n") for line in data)
+    return [a.value if a.ok else a.error for a in json_lines(field, data, KernelConfig.from_dict)]
 
 
 __all__ = [

@@ -58,6 +58,14 @@ def test_jsonl_in_order_with_errors_in_place(tmp_path, capsys):
     (["footprint", "--a", "nvfp4"], "--arch"),
     (["verify", "--cutlass", "/no/such/cutlass"], "does not exist"),
     (["verify", "--sample", "0"], "sample"),
+    (["verify", "--archs", ",", "--sample", "1"], "--archs"),
+    (["footprint", "--config", "[" * 1000 + "]" * 1000], "nested"),
+    (["footprint", "--config", "{\"arch\": \"sm120\", \"a\": \"nvfp4\", \"cutlass\": [4, 5, 0]}"], "cutlass"),
+    (["footprint", "--gpu", "", "--arch", "sm120", "--a", "nvfp4"], "--gpu"),
+    (["footprint", "--config", "{\"arch\": \"sm120\", \"a\": \"nvfp4\"}", "--tile", "128x128x128"], "conflicting"),
+    (["footprint", "--gpu", "gb10", "--limit", "1000", "--arch", "sm120", "--a", "nvfp4"], "conflicting"),
+    (["footprint", "--limit", "-1", "--arch", "sm120", "--a", "nvfp4"], "--limit"),
+    ([], "no command"),
 ])
 def test_bad_input_is_one_clear_line(capsys, argv, needle):
     code, out, err = run_cli(capsys, *argv)

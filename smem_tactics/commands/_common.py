@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Optional
 
-from ..config import CONFIG_KEYS, KernelConfig
+from ..config import CONFIG_KEYS, KernelConfig, configs_from_jsonl
+from ..contract import MAX_LIMIT_BYTES, int_arg, json_document, read_bytes, refuse_conflicts, str_arg
 from ..devices import DeviceLimit, resolve_limit
 from ..errors import ConfigError
 
 
 def add_limit_flags(p: argparse.ArgumentParser, arch_flag: bool = True) -> None:
     g = p.add_argument_group("device limit (default: the local GPU, else unknown)")
-    g.add_argument("--gpu", help="judge against a GPU from the table (gb10, rtx-pro-6000, rtx-5090, h100, h200, "
-                                 "b200, a100, l40s)")
-    g.add_argument("--limit", type=int, metavar="BYTES", help="judge against this many bytes per block")
+    g.add_argument("--gpu", type=str_arg("a GPU name"),
+                   help="judge against a GPU from the table (gb10, rtx-pro-6000, rtx-5090, h100, h200, b200, a100, l40s)")
+    g.add_argument("--limit", type=int_arg(1, MAX_LIMIT_BYTES, "bytes per block"), metavar="BYTES",
+                   help="judge against this many bytes per block")
     if arch_flag:
-        g.add_argument("--limit-arch", metavar="ARCH", help="judge against an arch's limit (sm80 .. sm121)")
+        g.add_argument("--limit-arch", type=str_arg("an arch"), metavar="ARCH",
+                       help="judge against an arch's limit (sm80 .. sm121)")
 
 
 def limit_from_args(args, fallback_arch: Optional[str] = None) -> DeviceLimit:
+    """The limit the flags name: at most one of --gpu, --limit, --limit-arch (else the local GPU, else the
+    config's arch where the caller passes one, else unknown)."""
+    refuse_conflicts(args, ("gpu", "limit", "limit_arch"))
     arch = getattr(args, "limit_arch", None) or fallback_arch
     if args.limit is not None or args.gpu:
         return resolve_limit(gpu=args.gpu, limit=args.limit)
@@ -35,25 +40,51 @@ def limit_from_args(args, fallback_arch: Optional[str] = None) -> DeviceLimit:
 
 def add_config_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("configuration from flags (or use --config / --configs)")
-    g.add_argument("--arch", help="sm90 | sm100 | sm120 | sm121")
-    g.add_argument("--a", "-a", dest="a", help="A type: bf16 f16 f32 e4m3 e5m2 nvfp4 mxfp4 mxfp6_e2m3 mxfp6_e3m2 "
+    g.add_argument("--arch", type=str_arg("an arch"), help="sm90 | sm100 | sm120 | sm121")
+    g.add_argument("--a", "-a", dest="a", type=str_arg(), help="A type: bf16 f16 f32 e4m3 e5m2 nvfp4 mxfp4 mxfp6_e2m3 mxfp6_e3m2 "
                                                "mxfp8_e4m3 mxfp8_e5m2")
-    g.add_argument("--b", "-b", dest="b", help="B type (default: same as A)")
-    g.add_argument("--c", "-c", dest="c", help="C type or void (default void)")
-    g.add_argument("--d", "-d", dest="d", help="D type (default bf16)")
-    g.add_argument("--layout-cd", help="row | col")
-    g.add_argument("--tile", help="MxNxK in elements, or a TensorRT-LLM name like CtaShape128x256x64B")
-    g.add_argument("--cluster", help="MxNxK, e.g. 1x1x1")
-    g.add_argument("--kernel-schedule", help="CUTLASS kernel schedule name or auto")
-    g.add_argument("--epilogue-schedule", help="CUTLASS epilogue schedule name or auto")
-    g.add_argument("--epilogue-tile", help="auto or MxN")
-    g.add_argument("--fusion", help='LinearCombination, LinCombEltAct<SiLu>, or a JSON object for '
+    g.add_argument("--b", "-b", dest="b", type=str_arg(), help="B type (default: same as A)")
+    g.add_argument("--c", "-c", dest="c", type=str_arg(), help="C type or void (default void)")
+    g.add_argument("--d", "-d", dest="d", type=str_arg(), help="D type (default bf16)")
+    g.add_argument("--layout-cd", type=str_arg(), help="row | col")
+    g.add_argument("--tile", type=str_arg(), help="MxNxK in elements, or a TensorRT-LLM name like CtaShape128x256x64B")
+    g.add_argument("--cluster", type=str_arg(), help="MxNxK, e.g. 1x1x1")
+    g.add_argument("--kernel-schedule", type=str_arg(), help="CUTLASS kernel schedule name or auto")
+    g.add_argument("--epilogue-schedule", type=str_arg(), help="CUTLASS epilogue schedule name or auto")
+    g.add_argument("--epilogue-tile", type=str_arg(), help="auto or MxN")
+    g.add_argument("--fusion", type=str_arg(), help='LinearCombination, LinCombEltAct<SiLu>, or a JSON object for '
                                     'LinCombBlockScaleFactor')
-    g.add_argument("--stages", help="an integer, auto, auto_epi or auto_zero")
-    g.add_argument("--mode", help="grouped | ptr_array")
-    g.add_argument("--kind", help="dense | block_scaled | blockwise (inferred when omitted)")
-    g.add_argument("--scale-granularity", help="gMxgNxgK for FP8 blockwise")
-    g.add_argument("--cutlass", help="CUTLASS version, e.g. 4.2.0 or 4.5.0")
+    g.add_argument("--stages", type=str_arg(), help="an integer, auto, auto_epi or auto_zero")
+    g.add_argument("--mode", type=str_arg(), help="grouped | ptr_array")
+    g.add_argument("--kind", type=str_arg(), help="dense | block_scaled | blockwise (inferred when omitted)")
+    g.add_argument("--scale-granularity", type=str_arg(), help="gMxgNxgK for FP8 blockwise")
+    g.add_argument("--cutlass", type=str_arg(), help="CUTLASS version, e.g. 4.2.0 or 4.5.0")
+
+
+#: The attribute names of the config flags (a config given by --config/--configs conflicts with any of them).
+CONFIG_FLAG_NAMES = tuple(CONFIG_KEYS)
+
+
+def config_source(args) -> str:
+    """Which way the command was given its config(s): 'config', 'configs' or 'flags' -- exactly one of them."""
+    flags = [k for k in CONFIG_FLAG_NAMES if getattr(args, k, None) is not None]
+    given = [name for name, on in (("config", args.config is not None), ("configs", args.configs is not None),
+                                   ("flags", bool(flags))) if on]
+    if len(given) > 1:
+        spelled = {"config": "--config", "configs": "--configs",
+                   "flags": "config flags (" + ", ".join("--" + f.replace("_", "-") for f in flags) + ")"}
+        raise ConfigError(" / ".join(spelled[g] for g in given), " and ".join(spelled[g] for g in given),
+                          "one of --config JSON, --configs FILE, or config flags", "conflicting options")
+    return given[0] if given else "flags"
+
+
+def config_from_json_arg(text: str) -> KernelConfig:
+    return KernelConfig.from_dict(json_document("--config", text, expect=dict))
+
+
+def configs_from_file(path: str) -> list:
+    """Every line of a --configs file: a KernelConfig or that line's own error, in order."""
+    return configs_from_jsonl(read_bytes("--configs", path), field="configs")
 
 
 def config_from_flags(args) -> KernelConfig:
@@ -77,15 +108,6 @@ def config_from_flags(args) -> KernelConfig:
             value = int(value)
         data[key] = value
     return KernelConfig.from_dict(data)
-
-
-def open_input(path: str):
-    if path == "-":
-        return sys.stdin
-    try:
-        return open(path)
-    except OSError as e:
-        raise ConfigError("configs", path, "a readable file of JSON lines, or - for stdin", e.strerror or str(e))
 
 
 def table(rows, headers, align=None) -> str:

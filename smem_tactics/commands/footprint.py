@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 
-from ..config import KernelConfig, configs_from_jsonl
-from ..errors import ConfigError, SmemTacticsError
+from ..config import KernelConfig
+from ..contract import EXIT_NEGATIVE, EXIT_OK
+from ..errors import SmemTacticsError
 from ..verdict import verdict
-from ._common import add_config_flags, add_limit_flags, config_from_flags, limit_from_args, open_input, table
+from ._common import (add_config_flags, add_limit_flags, config_from_flags, config_from_json_arg, config_source,
+                      configs_from_file, limit_from_args, table)
 
 
 def register(sub) -> None:
@@ -17,14 +19,14 @@ def register(sub) -> None:
     add_config_flags(p)
     p.add_argument("--config", metavar="JSON", help="one config as a JSON object (keys as in the README)")
     p.add_argument("--configs", metavar="FILE", help="one JSON config per line ('-' for stdin); prints one JSON "
-                                                     "answer per line")
+                                                     "answer per line, a bad line its own error object")
     add_limit_flags(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
 
 def _answer(cfg_or_error, limit) -> dict:
-    if isinstance(cfg_or_error, SmemTacticsError):
+    if isinstance(cfg_or_error, Exception):
         return {"total_bytes": None, "stages": None, "fits": False, "limit_bytes": limit.smem_per_block_optin,
                 "breakdown": None, "error": str(cfg_or_error)}
     v = verdict(cfg_or_error, limit)
@@ -34,28 +36,33 @@ def _answer(cfg_or_error, limit) -> dict:
 
 
 def run(args) -> int:
-    if args.configs:
-        with open_input(args.configs) as fh:
-            items = configs_from_jsonl(fh)
+    """Exit 0: answered (fits, does not fit, or limit unknown); 1: CUTLASS rejects the config (with --configs: any
+    line was rejected or bad); 2: bad input."""
+    source = config_source(args)
+    if source == "configs":
+        items = configs_from_file(args.configs)
         limit = limit_from_args(args)
         bad = 0
         for item in items:
-            ans = _answer(item, limit)
+            try:
+                ans = _answer(item, limit)
+            except SmemTacticsError as e:  # a line the model cannot answer still gets its own error object
+                ans = _answer(e, limit)
             bad += ans["error"] is not None
             print(json.dumps(ans))
-        return 1 if bad else 0
-    cfg = KernelConfig.from_json(args.config) if args.config else config_from_flags(args)
-    limit = limit_from_args(args, fallback_arch=cfg.arch.value if (args.arch and not args.config) else None)
+        return EXIT_NEGATIVE if bad else EXIT_OK
+    cfg = config_from_json_arg(args.config) if source == "config" else config_from_flags(args)
+    limit = limit_from_args(args, fallback_arch=cfg.arch.value if source == "flags" else None)
     v = verdict(cfg, limit)
     if args.json:
         ans = v.to_dict()
         ans["name"] = cfg.name()
         print(json.dumps(ans, indent=2))
-        return 0 if v.error is None else 1
+        return EXIT_OK if v.error is None else EXIT_NEGATIVE
     print(describe(cfg))
     if v.footprint is None:
         print(f"\n{v.reason}")
-        return 1
+        return EXIT_NEGATIVE
     fp = v.footprint
     how = f"StageCount<{fp.stages}>" if fp.carveout_bytes is None else (
         f"{cfg.stages.value}: StageCountAutoCarveout<{fp.carveout_bytes}> -> {fp.stages}")
@@ -80,5 +87,3 @@ def describe(cfg: KernelConfig) -> str:
             f"tile {'x'.join(map(str, cfg.tile))}, cluster {'x'.join(map(str, cfg.cluster))}, "
             f"{cfg.kernel_schedule.value} / {cfg.epilogue_schedule.value}, CUTLASS {cfg.cutlass}")
 
-
-_ = ConfigError

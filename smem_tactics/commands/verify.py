@@ -5,25 +5,33 @@ from __future__ import annotations
 
 import json
 
-from ..config import KernelConfig, configs_from_jsonl
-from ..errors import SmemTacticsError
+from ..contract import EXIT_NEGATIVE, EXIT_OK, MAX_JOBS, csv_values, int_arg, str_arg
+from ..errors import ConfigError
 from ..progress import ProgressBar
 from ..sampling import random_configs
-from ._common import open_input, table
+from ._common import configs_from_file, table
+
+#: The archs the random sample draws from.
+SAMPLE_ARCHS = ("sm90", "sm100", "sm120")
+#: Most random configs one run compiles (each is a probe compile of seconds).
+MAX_SAMPLE = 100_000
 
 
 def register(sub) -> None:
     p = sub.add_parser("verify", help="prove the model against CUTLASS (predicted vs measured)", description=__doc__)
-    p.add_argument("--cutlass", action="append", metavar="PATH",
+    p.add_argument("--cutlass", action="append", metavar="PATH", type=str_arg("a CUTLASS tree path"),
                    help="CUTLASS root or include/ folder (repeatable); default: every installed tree "
                         "(nvidia-cutlass wheel, FlashInfer's bundled tree, SMEM_TACTICS_CUTLASS)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--sample", type=int, metavar="N", help="N random configs (default 24)")
-    src.add_argument("--configs", metavar="FILE", help="one JSON config per line ('-' for stdin)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random sample (default 0)")
-    p.add_argument("--archs", default="sm90,sm100,sm120", help="archs to sample (default sm90,sm100,sm120)")
+    src.add_argument("--sample", type=int_arg(1, MAX_SAMPLE, "a number of configs"), metavar="N",
+                     help="N random configs (default 24)")
+    src.add_argument("--configs", metavar="FILE", type=str_arg("a file path or -"),
+                     help="one JSON config per line ('-' for stdin); every line must parse")
+    p.add_argument("--seed", type=int_arg(0, 2**63 - 1), default=0, help="seed of the random sample (default 0)")
+    p.add_argument("--archs", help="archs to sample (default sm90,sm100,sm120)")
     p.add_argument("--compiler", default="g++", choices=("g++", "nvcc"), help="probe compiler (default g++)")
-    p.add_argument("--jobs", type=int, help="parallel compiles (default: CPU count)")
+    p.add_argument("--jobs", type=int_arg(1, MAX_JOBS, "a number of processes"),
+                   help="parallel compiles (default: CPU count)")
     p.add_argument("--json", action="store_true", help="one JSON object per config")
     p.set_defaults(func=run)
 
@@ -32,26 +40,26 @@ def run(args) -> int:
     from cpp_bindings.oracle import AGREE, BOTH_REJECT, DEVICE_REJECT, MISMATCH, verify
     from cpp_bindings.trees import installed_trees, resolve_tree
 
-    trees = [resolve_tree(path) for path in args.cutlass] if args.cutlass else installed_trees()
-    if not trees:
-        resolve_tree()  # raises the "no CUTLASS tree" error with install hints
     if args.configs:
-        with open_input(args.configs) as fh:
-            items = configs_from_jsonl(fh)
-        bad = [e for e in items if isinstance(e, SmemTacticsError)]
-        if bad:
+        if args.archs is not None:
+            raise ConfigError("--archs / --configs", "--archs with --configs", "--archs only with a random sample",
+                              "conflicting options")
+        items = configs_from_file(args.configs)
+        bad = [e for e in items if isinstance(e, Exception)]
+        if bad:  # the oracle compiles one probe of all configs: every line must be a config
             raise bad[0]
         configs = items
         sample = None
     else:
         n = 24 if args.sample is None else args.sample
-        if n <= 0:
-            raise SmemTacticsError(f"sample: {n} is not a positive number of configs")
-        archs = tuple(a.strip() for a in args.archs.split(",") if a.strip())
-        unknown = [a for a in archs if a not in ("sm90", "sm100", "sm120")]
+        archs = tuple(csv_values("--archs", args.archs if args.archs is not None else ",".join(SAMPLE_ARCHS)))
+        unknown = [a for a in archs if a not in SAMPLE_ARCHS]
         if unknown:
-            raise SmemTacticsError(f"archs: {unknown[0]!r} is not one of sm90, sm100, sm120")
+            raise ConfigError("--archs", unknown[0], SAMPLE_ARCHS)
         sample = (n, archs)
+    trees = [resolve_tree(path) for path in args.cutlass] if args.cutlass else installed_trees()
+    if not trees:
+        resolve_tree()  # raises the "no CUTLASS tree" error with install hints
     failed = 0
     for tree in trees:
         if sample is not None:  # draw configs the model accepts under this tree's CUTLASS version
@@ -83,7 +91,4 @@ def run(args) -> int:
                 print(f"MISMATCH {c.config.name()}: {c.detail}")
         print(f"{counts[AGREE]} agree, {counts[BOTH_REJECT]} rejected by both, {counts[DEVICE_REJECT]} rejected by "
               f"device-compile rules (host probe builds them), {counts[MISMATCH]} mismatches")
-    return 1 if failed else 0
-
-
-_ = KernelConfig
+    return EXIT_NEGATIVE if failed else EXIT_OK
