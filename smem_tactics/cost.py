@@ -79,6 +79,9 @@ class CostParameters:
     group_switch_ns: float
     spill_bytes_per_clk: float
     finalize_elements_per_clk: float
+    accumulator_register_budget: float
+    starved_mma_slowdown: float
+    overlap_stage_exponent: float
     mma_efficiency: float
     mma_saturating_n: int
     l2_bytes_per_clk_per_sm: float
@@ -117,6 +120,13 @@ def cost_model_version() -> int:
     return int(_raw_parameters()["version"])
 
 
+def grounding_for(gpu_key: str) -> Optional[dict]:
+    """The evidence behind the model on an SM12x GPU (``data/cost_model.json`` 'grounding', written by
+    scripts/validate_sm12x.py): ``{"sources", "expected_error", "basis"}``; ``None`` for other GPUs."""
+    entry = _raw_parameters().get("grounding", {}).get(gpu_key)
+    return dict(entry) if entry else None
+
+
 @dataclass(frozen=True)
 class CostTerms:
     """Every quantity the prediction is built from (times in microseconds, sizes in bytes)."""
@@ -140,6 +150,7 @@ class CostTerms:
     cluster_factor: float
     padded_mma_fraction: float  # share of MMA work spent on padding (rows or columns beyond the problem)
     spill_us: float  # per tile: local-memory traffic of register spills (compile facts), 0 when none or unknown
+    accumulator_registers: float  # fp32 accumulators per MMA thread (exact from tile and schedule)
     registers: Optional[int]  # per thread, from the kernel's compile facts; None = unknown (never guessed)
     spill_bytes: Optional[int]  # spill stores + loads per thread (ptxas); None = unknown
     predicted_us: float
@@ -281,7 +292,20 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
     narrow = min(1.0, tn / p.mma_saturating_n)
     per_cta_flops = _tflops(candidate, g) * 1e12 / g.sms / occupancy * p.mma_efficiency * narrow
     mma_s = flops / per_cta_flops
-    main_s = max(load_s, mma_s) + p.overlap_loss * min(load_s, mma_s) + k_blocks * p.k_block_overhead_ns * 1e-9
+    # Warp-level MMA (SM120's mma.sync) keeps the whole accumulator tile in the MMA threads' registers: a pingpong
+    # warp group holds a full tile (128 threads), a cooperative pair half each (256). A pingpong mainloop runs one
+    # warp group at a time -- one MMA warp per SM sub-partition, nothing to hide its latency -- so once its
+    # accumulators pass a budget and the compiler can no longer keep operand fragments in flight beside them, its
+    # MMAs serialise (``accumulator_register_budget``; 0 = no such limit, as for SM90's asynchronous wgmma).
+    # Cooperative kernels run both warp groups at once and are not charged (FlashInfer's cooperative 256x128 tile
+    # measured level with the others on a GB10; no SM12x measurement of it alone exists).
+    acc_regs = tm * tn / (128.0 if candidate.pingpong else 256.0) / pair
+    if candidate.pingpong and p.accumulator_register_budget > 0 and acc_regs > p.accumulator_register_budget:
+        mma_s *= p.starved_mma_slowdown
+    # the part of the shorter of (loads, MMAs) a pipeline fails to hide; with few stages the producer cannot run
+    # ahead of the consumers, so less is hidden: overlap_loss x (3 / S)^overlap_stage_exponent (0: v2's constant)
+    overlap = p.overlap_loss * (3.0 / max(candidate.stages, 2)) ** p.overlap_stage_exponent
+    main_s = max(load_s, mma_s) + min(1.0, overlap) * min(load_s, mma_s) + k_blocks * p.k_block_overhead_ns * 1e-9
     # Register spills (exact, from the kernel's compile facts): the spilled accumulator/fragment registers cross
     # local memory (L1) once per k-block for every MMA thread, serialised with the MMAs that need them.
     spill_bytes = None
@@ -322,7 +346,7 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
         dram_us=dram_us, tile_load_bytes=tile_load_bytes, inflight_bytes=inflight, needed_inflight_bytes=needed,
         load_us=load_s * 1e6, mma_us=mma_s * 1e6, mainloop_us=main_s * 1e6, epilogue_us=epi_s * 1e6,
         tile_us=tile_s * 1e6, sm_us=sm_s * 1e6, cluster_factor=cluster_factor, padded_mma_fraction=padded,
-        spill_us=spill_s * 1e6, registers=registers, spill_bytes=spill_bytes, predicted_us=predicted)
+        spill_us=spill_s * 1e6, accumulator_registers=acc_regs, registers=registers, spill_bytes=spill_bytes, predicted_us=predicted)
     return Ranked(candidate, predicted, terms)
 
 
@@ -397,5 +421,6 @@ def rank(problem: Problem, gpu: Union[str, GpuFacts], candidates: Sequence[Candi
     return ranked
 
 
-__all__ = ["CostParameters", "CostTerms", "Ranked", "cost_parameters", "cost_model_version", "ctas_per_sm",
+__all__ = ["CostParameters", "CostTerms", "Ranked", "cost_parameters", "cost_model_version", "grounding_for",
+           "ctas_per_sm",
            "predict", "rank", "explain"]
