@@ -195,8 +195,8 @@ def _facts_note(meta: dict) -> Optional[str]:
     cf = meta.get("compile_facts")
     if not cf:
         return None
-    where = "; ".join(cf["from"]) or "none"
-    return (f"registers / spill B: compile facts of {cf['known']} of {cf['candidates']} candidates ({where}); "
+    where = f" ({'; '.join(cf['from'])})" if cf["from"] else ""
+    return (f"registers / spill B: compile facts of {cf['known']} of {cf['candidates']} candidates{where}; "
             f"'?' = registers unknown (not compiled yet: smem-tactics compile-facts)")
 
 
