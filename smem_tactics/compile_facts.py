@@ -137,6 +137,11 @@ class FactsFile:
     def key(self) -> tuple:
         return self.family, self.cutlass, self.nvcc
 
+    @functools.cached_property
+    def by_kernel(self) -> dict:
+        """(name, target) -> CompileFacts (the cost model looks up every candidate it ranks)."""
+        return {(r.name, r.target): r for r in self.records}
+
 
 def file_name(family: str, cutlass: str, nvcc: str) -> str:
     return f"{family}_cutlass-{cutlass}_nvcc-{nvcc}.json"
@@ -265,27 +270,32 @@ def _arch_target(name: str) -> str:
     return "sm_121a" if name.startswith("sm121") else "sm_120a"
 
 
-def facts_for(kernel: Any, cutlass: Any, nvcc: Optional[str] = None, target: Optional[str] = None,
+def facts_for(kernel: Any, cutlass: Any = None, nvcc: Optional[str] = None, target: Optional[str] = None,
               sources: Optional[Sequence[FactsFile]] = None) -> Optional[CompileFacts]:
     """The compile facts of ``kernel`` (a name, Candidate or KernelConfig) under CUTLASS ``cutlass``, or ``None``
     when none are recorded (registers unknown: never guessed).
 
-    ``nvcc``: a release (``13.0``); default: the newest nvcc that compiled the kernel. ``target``: ``sm_120a`` or
+    ``cutlass``: default the release of the Candidate's or KernelConfig's config; a bare name is looked up under any
+    release (the name ends in the release, ``_v450``). ``nvcc``: a release (``13.0``); default: the newest nvcc that compiled the kernel. ``target``: ``sm_120a`` or
     ``sm_121a``; default: the kernel's own arch's target, else ``sm_120a`` (the facts say which target they are
     of). ``sources``: facts files to search (default: the shipped ones)."""
-    version = str(CutlassVersion.parse(str(cutlass)))
+    names = _names_of(kernel)
+    if cutlass is None and not isinstance(kernel, str):
+        config = getattr(kernel, "config", kernel)
+        cutlass = config.cutlass
+    version = None if cutlass is None else str(CutlassVersion.parse(str(cutlass)))
     if target is not None and target not in TARGETS:
         raise bad("target", target, TARGETS)
-    files = [f for f in (shipped_facts() if sources is None else sources) if f.cutlass == version
+    files = [f for f in (shipped_facts() if sources is None else sources) if version in (None, f.cutlass)
              and (nvcc is None or f.nvcc == str(nvcc))]
     files.sort(key=lambda f: _nvcc_key(f.nvcc), reverse=True)
-    for name in _names_of(kernel):
+    for name in names:
         targets = [target] if target else list(dict.fromkeys([_arch_target(name), "sm_120a"]))
         for t in targets:
             for f in files:
-                for rec in f.records:
-                    if rec.name == name and rec.target == t:
-                        return rec
+                rec = f.by_kernel.get((name, t))
+                if rec is not None:
+                    return rec
     return None
 
 
