@@ -21,6 +21,8 @@ setup(
         "oracle": ["nvidia-cutlass==4.2.0.0"],
         "flashinfer": ["flashinfer-python==0.7.2.post1"],
         "plot": ["matplotlib"],
+        # smem-tactics compile-facts --ray-address: compiles as tasks of a Ray cluster (checked with Ray 2.60.0)
+        "ray": ["ray"],
         "test": ["pytest", "hypothesis", "matplotlib"],
         # everything CI and developers use on a CPU-only machine (torch pinned to the CPU wheel)
         "dev": ["torch==2.13.0", "flashinfer-python==0.7.2.post1", "nvidia-cutlass==4.2.0.0", "matplotlib",

@@ -6,12 +6,12 @@ one JSON object per config. Nothing instantiates a kernel body, so the binary ru
 
 A config that fails to compile (a CUTLASS ``static_assert``, a missing specialization) is isolated:
 the compiler's diagnostics are mapped back to the namespace they point into, that config is reported
-with the compiler's message, and the rest are compiled again. Batches compile in parallel.
+with the compiler's message, and the rest are compiled again. Batches compile in parallel, as jobs of
+:mod:`smem_tactics.compile_driver` on a local pool.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import json
 import os
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
+from smem_tactics.compile_driver import Job, LocalPool, run_jobs, run_process
 from smem_tactics.config import KernelConfig
 from smem_tactics.errors import ProbeError
 
@@ -191,8 +192,8 @@ def _compile_and_run(unit: _Unit, configs: dict, tree: CutlassTree, compiler: st
         exe = workdir / f"probe_{pending[0]}_{len(pending)}.bin"
         src.write_text(u.source)
         try:
-            proc = subprocess.run(_compile_command(compiler, toolchain, tree, src, exe, recipe.include_dirs),
-                                  capture_output=True, text=True, timeout=timeout)
+            proc = run_process(_compile_command(compiler, toolchain, tree, src, exe, recipe.include_dirs),
+                               timeout=timeout)
         except subprocess.TimeoutExpired:
             if len(pending) == 1:
                 results[pending[0]] = ProbeResult(configs[pending[0]], error=f"compile timed out after {timeout} s")
@@ -203,7 +204,7 @@ def _compile_and_run(unit: _Unit, configs: dict, tree: CutlassTree, compiler: st
                                                recipe))
             return results
         if proc.returncode == 0:
-            run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
+            run = run_process([str(exe)], timeout=120)
             exe.unlink(missing_ok=True)
             if run.returncode != 0:
                 raise ProbeError(f"probe binary failed (exit {run.returncode}): {run.stderr.strip()[:300]}")
@@ -256,20 +257,18 @@ def run_probe(
     configs = list(configs)
     by_index = dict(enumerate(configs))
     batches = [list(range(i, min(i + batch_size, len(configs)))) for i in range(0, len(configs), batch_size)]
-    jobs = jobs or max(1, os.cpu_count() or 1)
     results: dict = {}
+
+    def collect(job: Job, batch_results: dict) -> None:
+        results.update(batch_results)
+        if progress is not None:
+            progress(len(batch_results))
+
     with tempfile.TemporaryDirectory(prefix="smem_probe_", dir=workdir) as tmp:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [
-                pool.submit(_compile_and_run, _Unit(b), by_index, tree, compiler, toolchain, Path(tmp), timeout,
-                            recipe)
-                for b in batches
-            ]
-            for fut in concurrent.futures.as_completed(futures):
-                batch_results = fut.result()
-                results.update(batch_results)
-                if progress is not None:
-                    progress(len(batch_results))
+        work = [Job(str(b[0]), _compile_and_run, (_Unit(b), by_index, tree, compiler, toolchain, Path(tmp), timeout,
+                                                  recipe))
+                for b in batches]
+        run_jobs(work, LocalPool(jobs or max(1, os.cpu_count() or 1)), on_result=collect)
     return [results[i] for i in range(len(configs))]
 
 

@@ -27,34 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _space_candidates(spec: str, limit_bytes: int, one_per_shape: bool, cutlass: str):
-    from smem_tactics.synthesis import synthesize
-
-    arch, _, dtypes = spec.partition(":")
-    out = []
-    for dtype in dtypes.split(","):
-        cands = synthesize(arch, dtype, limit_bytes, cutlass=cutlass)
-        if not one_per_shape:
-            out += cands
-            continue
-        seen = set()
-        # one void-C, non-swapped kernel per (tile, schedule), and one C = D swap-AB kernel per tile
-        for c in cands:
-            key = (c.tile, c.schedule)
-            if not c.swap_ab and c.epilogue == "void_c" and key not in seen:
-                seen.add(key)
-                out.append(c)
-        for c in cands:
-            key = ("swap", c.tile)
-            if c.swap_ab and c.epilogue == "c_eq_d" and key not in seen:
-                seen.add(key)
-                out.append(c)
-    return out
-
-
 def main(argv=None) -> int:
     from cpp_bindings.trees import resolve_tree
-    from smem_tactics.emit.build import build_all, write_summary
+    from smem_tactics.compile_driver import make_executor
+    from smem_tactics.emit.build import build_all, sample_evenly, space_candidates, write_summary
     from smem_tactics.progress import ProgressBar
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,6 +41,9 @@ def main(argv=None) -> int:
                                                       "CUTLASS version)")
     ap.add_argument("--targets", default="", help="comma-separated, e.g. 120a,121a (default: per arch)")
     ap.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2)), help="nvcc processes at once")
+    ap.add_argument("--ray-address", metavar="ADDR", help="run the compiles as tasks of this Ray cluster (the build "
+                                                          "folder, nvcc and the CUTLASS tree at the same paths on "
+                                                          "every node); needs pip install 'smem_tactics[ray]'")
     ap.add_argument("--limit", type=int, help="compile only the first N kernels")
     ap.add_argument("--sample", type=int, help="compile N kernels evenly spaced over the list (a legality sweep)")
     ap.add_argument("--shard", default="", metavar="I/N", help="compile only the I-th of N equal parts (1-based)")
@@ -81,7 +60,7 @@ def main(argv=None) -> int:
     if args.space:
         # the synthesized space of the release being compiled against (the tables' 4.5.0 by default)
         version = tree.version if tree else "4.5.0"
-        cands = _space_candidates(args.space, args.limit_bytes, args.one_per_shape, version)
+        cands = space_candidates(args.space, args.limit_bytes, version, args.one_per_shape)
         source = f"synthesized space {args.space} under {args.limit_bytes} B"
     else:
         from smem_tactics.tables import emitted_candidates
@@ -89,8 +68,7 @@ def main(argv=None) -> int:
         cands, version, tables = emitted_candidates()
         source = f"the SM12x kernels of {tables} shipped tactic tables"
     if args.sample and len(cands) > args.sample:
-        step = (len(cands) - 1) / max(args.sample - 1, 1)
-        cands = [cands[round(i * step)] for i in range(args.sample)]
+        cands = sample_evenly(cands, args.sample)
         source += f", {args.sample} evenly spaced"
     if args.limit:
         cands = cands[: args.limit]
@@ -114,7 +92,9 @@ def main(argv=None) -> int:
         bar.advance()
 
     start = time.monotonic()
-    results = build_all(cands, tree, args.build_dir, jobs=args.jobs, targets=targets, progress=progress)
+    executor = make_executor(args.jobs, args.ray_address)
+    results = build_all(cands, tree, args.build_dir, jobs=args.jobs, targets=targets, progress=progress,
+                        executor=executor)
     wall = time.monotonic() - start
     nvcc_version = subprocess.run(["nvcc", "--version"], capture_output=True, text=True).stdout.strip().splitlines()
     meta = {
@@ -126,7 +106,7 @@ def main(argv=None) -> int:
         "targets": ", ".join(targets) or "per arch: sm_120a + sm_121a for SM12x",
         "flags": " ".join(__import__("smem_tactics.emit.cutlass_tu", fromlist=["NVCC_FLAGS"]).NVCC_FLAGS),
         "tables": source,
-        "jobs": args.jobs,
+        "jobs": args.jobs if args.ray_address is None else executor.describe(),
         "wall_seconds": round(wall),
     }
     if args.summary:

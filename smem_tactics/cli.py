@@ -22,7 +22,7 @@ from .contract import EXIT_BUG, EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE
 from .errors import SmemTacticsError
 
 #: Sub-command modules under smem_tactics.commands, in help order.
-COMMANDS = ("footprint", "verify", "tactics", "doctor", "table", "synthesize", "emit")
+COMMANDS = ("footprint", "verify", "tactics", "doctor", "table", "synthesize", "emit", "compile_facts")
 
 
 
@@ -87,7 +87,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as e:  # --help/--version (0) or a usage error (2, its error line already printed)
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     if not getattr(args, "func", None):
-        print(f"error: no command given; one of: {', '.join(COMMANDS)}\n", file=sys.stderr)
+        print(f"error: no command given; one of: {', '.join(c.replace('_', '-') for c in COMMANDS)}\n",
+              file=sys.stderr)
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     return run_reporting_errors(args.func, args)

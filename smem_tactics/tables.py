@@ -155,7 +155,54 @@ def build_table(gpu: str, model: str, dtype: str, *, buckets: Optional[Sequence[
         "grounding": grounding,
         "oracle": None,
     }
-    return {"metadata": metadata, "candidates": cand_dicts, "sections": sections}
+    return annotate_compile_facts({"metadata": metadata, "candidates": cand_dicts, "sections": sections})
+
+
+def annotate_compile_facts(table: dict) -> dict:
+    """Give every candidate of an SM12x table its compile facts (``candidates[name]["compile_facts"]``: registers per
+    thread, spills, the target/nvcc/CUDA release they are of; ``known: false`` where none are recorded), every ranked
+    row its ``registers`` and ``spill_bytes`` (``None``: unknown), and the metadata a count. Read from the shipped
+    facts (:mod:`smem_tactics.compile_facts`), never guessed; other archs are left as they are. Returns ``table``."""
+    from .compile_facts import facts_for, unknown_summary
+
+    meta = table["metadata"]
+    if not str(meta.get("arch", "")).startswith("sm12"):
+        return table
+    cutlass = meta["cutlass_version"]
+    known = 0
+    sources = set()
+    for name, c in table["candidates"].items():
+        f = facts_for(name, cutlass)
+        c["compile_facts"] = f.summary() if f is not None else unknown_summary(name, cutlass)
+        if c["compile_facts"]["known"]:
+            known += 1
+            sources.add(f"{f.target}, nvcc {f.nvcc}")
+    for s in table["sections"]:
+        for e in s["ranked"]:
+            cf = table["candidates"][e["candidate"]]["compile_facts"]
+            e["registers"] = cf["registers"]
+            e["spill_bytes"] = None if cf["registers"] is None else cf["spill_stores"] + cf["spill_loads"]
+    meta["compile_facts"] = {"known": known, "candidates": len(table["candidates"]), "from": sorted(sources)}
+    return table
+
+
+def _facts_cells(c: dict) -> tuple:
+    """(registers, spill bytes) as a table shows them: '?' where unknown, 'failed' where the compile failed."""
+    cf = c.get("compile_facts") or {}
+    if cf.get("known"):
+        return str(cf["registers"]), str(cf["spill_stores"] + cf["spill_loads"])
+    if cf.get("ok") is False:
+        return "failed", "-"
+    return "?", "?"
+
+
+def _facts_note(meta: dict) -> Optional[str]:
+    cf = meta.get("compile_facts")
+    if not cf:
+        return None
+    where = f" ({'; '.join(cf['from'])})" if cf["from"] else ""
+    return (f"registers / spill B: compile facts of {cf['known']} of {cf['candidates']} candidates{where}; "
+            f"'?' = registers unknown (not compiled yet: smem-tactics compile-facts)")
 
 
 def cost_grounding(gpu_key: str) -> Optional[dict]:
@@ -355,21 +402,28 @@ def markdown(table: dict) -> str:
              "* evidence: " + _grounding_text(meta.get("grounding")),
              "* oracle: " + (f"{oracle['matched']}/{oracle['candidates']} candidates' SharedStorage and stages "
                              f"reproduced by compiling against CUTLASS {oracle['cutlass_tree']} ({oracle['compiler']})"
-                             if oracle else "not run for this table"), ""]
+                             if oracle else "not run for this table")]
+    facts = _facts_note(meta)
+    if facts:
+        lines.append(f"* {facts}")
+    lines.append("")
     for s in table["sections"]:
         note = level_note(s, meta.get("grounding"), g["full_name"])
         lines += [f"## {s['bucket']} GEMM{s['gemm']} ({s['problem']['label']})", ""] + ([f"*{note}*", ""] if note else [])
-        lines += ["| # | config | smem B | stages | predicted us | TRT-LLM 1.2 | reason (top) |", "|---|---|---|---|---|---|---|"]
+        regs_head, regs_rule = (" regs | spill B |", "---|---|") if facts else ("", "")
+        lines += [f"| # | config | smem B | stages |{regs_head} predicted us | TRT-LLM 1.2 | reason (top) |",
+                  f"|---|---|---|---|{regs_rule}---|---|---|"]
         for e in s["ranked"]:
             c = table["candidates"][e["candidate"]]
             fw = c.get("frameworks", {})
             trt = "n/a" if fw.get("trtllm_1_2") is None else ("yes" if fw["trtllm_1_2"] else "new")
             reason = e["reason"] if e["rank"] == 1 else ""
-            lines.append(f"| {e['rank']} | `{c['short']}` | {c['total_bytes']} | {c['stages']} | "
+            regs = " {} | {} |".format(*_facts_cells(c)) if facts else ""
+            lines.append(f"| {e['rank']} | `{c['short']}` | {c['total_bytes']} | {c['stages']} |{regs} "
                          f"{_fmt_us(e['predicted_us'])} | {trt} | {reason} |")
         for b in s.get("trtllm_1_2_best", [])[:1]:
-            lines.append(f"| TRT-LLM | `{b['short']}` (auto stages) | {b['total_bytes']} | {b['stages']} | "
-                         f"{_fmt_us(b['predicted_us'])} | yes | {b['vs_top']:.2f}x the #1 |")
+            lines.append(f"| TRT-LLM | `{b['short']}` (auto stages) | {b['total_bytes']} | {b['stages']} |"
+                         f"{' - | - |' if facts else ''} {_fmt_us(b['predicted_us'])} | yes | {b['vs_top']:.2f}x the #1 |")
         lines.append("")
     return "\n".join(lines)
 
@@ -388,6 +442,9 @@ def text(table: dict, buckets: Optional[Sequence[str]] = None, gemms: Optional[S
         head.append(f"oracle: {oracle['matched']}/{oracle['candidates']} footprints reproduced against CUTLASS "
                     f"{oracle['cutlass_tree']}")
     head.append("evidence: " + _grounding_text(meta.get("grounding")))
+    facts = _facts_note(meta)
+    if facts:
+        head.append(facts)
     out = ["\n".join(head)]
     for s in table["sections"]:
         if buckets and s["bucket"] not in buckets:
@@ -399,10 +456,12 @@ def text(table: dict, buckets: Optional[Sequence[str]] = None, gemms: Optional[S
             c = table["candidates"][e["candidate"]]
             fw = c.get("frameworks", {})
             trt = "-" if fw.get("trtllm_1_2") is None else ("yes" if fw["trtllm_1_2"] else "new")
-            rows.append((e["rank"], c["short"], c["total_bytes"], c["stages"], _fmt_us(e["predicted_us"]), trt))
+            regs = _facts_cells(c) if facts else ()
+            rows.append((e["rank"], c["short"], c["total_bytes"], c["stages"], *regs, _fmt_us(e["predicted_us"]), trt))
         out.append(f"\n{s['bucket']} GEMM{s['gemm']}: n={s['problem']['n']} k={s['problem']['k']}, "
                    f"{s['problem']['active_groups']:.1f} experts, {s['problem']['rows']:.0f} rows")
-        out.append(fmt(rows, ("#", "config", "smem B", "stages", "pred. us", "TRT-LLM 1.2"), "rllrrl"))
+        heads = ("#", "config", "smem B", "stages", *(("regs", "spill B") if facts else ()), "pred. us", "TRT-LLM 1.2")
+        out.append(fmt(rows, heads, "rllr" + ("rr" if facts else "") + "rl"))
         out.append(f"why #1: {s['ranked'][0]['reason']}")
         note = level_note(s, meta.get("grounding"), g["full_name"])
         if note:
@@ -468,8 +527,9 @@ def write_png(table: dict, path: Union[str, Path]) -> tuple:
         raise TableError("writing the PNG needs matplotlib (pip install matplotlib), or pass --no-png") from None
 
 
-def emitted_candidates(directory: Optional[Union[str, Path]] = None) -> tuple:
-    """(candidates, CUTLASS version, table count): every distinct SM12x candidate the shipped tables emit."""
+def table_candidates(directory: Optional[Union[str, Path]] = None, emitted_only: bool = False) -> tuple:
+    """(candidates, CUTLASS version, table count): every distinct SM12x candidate of the shipped tables (or of the
+    tables in ``directory``), sorted by name; ``emitted_only``: only those the tables emit as C++."""
     from .synthesis import Candidate
 
     d = Path(directory) if directory else shipped_dir()
@@ -484,7 +544,7 @@ def emitted_candidates(directory: Optional[Union[str, Path]] = None) -> tuple:
         versions.add(table["metadata"]["cutlass_version"])
         for s in table["sections"]:
             for e in s["ranked"]:
-                if e["emit"] and e["candidate"] not in found:
+                if (e["emit"] or not emitted_only) and e["candidate"] not in found:
                     found[e["candidate"]] = Candidate.from_dict(table["candidates"][e["candidate"]])
     if len(versions) > 1:
         raise TableError(f"shipped tables target several CUTLASS releases: {', '.join(sorted(versions))}")
@@ -493,6 +553,12 @@ def emitted_candidates(directory: Optional[Union[str, Path]] = None) -> tuple:
     return [found[k] for k in sorted(found)], versions.pop(), count
 
 
+def emitted_candidates(directory: Optional[Union[str, Path]] = None) -> tuple:
+    """(candidates, CUTLASS version, table count): every distinct SM12x candidate the shipped tables emit."""
+    return table_candidates(directory, emitted_only=True)
+
+
 __all__ = ["TableError", "SCHEMA", "build_table", "save_table", "load_table", "check_metadata", "markdown", "text",
-           "render_png", "write_png", "verify_with_oracle", "emitted_candidates", "shipped_table_path",
+           "render_png", "write_png", "verify_with_oracle", "emitted_candidates", "table_candidates",
+           "annotate_compile_facts", "shipped_table_path",
            "shipped_dir", "table_key", "installed_cutlass_versions", "SHIPPED_GPUS", "SHIPPED_DTYPES", "ALL_GPUS"]

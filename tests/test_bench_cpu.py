@@ -101,6 +101,26 @@ def test_all_scenarios_count():
     assert parse_scenario_key("gpt-oss-120b/gemm2/e4m3/t64") == ("gpt-oss-120b", "gemm2", "e4m3", 64)
 
 
+def test_benchmark_models_come_from_the_moe_table(monkeypatch):
+    """data/moe.json is the one table of model shapes: the benchmark reads it (the shapes of its earlier H100/H200
+    runs are unchanged), and an edit there reaches the benchmark."""
+    from smem_tactics import problems
+    from smem_tactics.bench import scenarios
+
+    assert {k: (m.experts, m.topk, m.hidden, m.intermediate) for k, m in scenarios.MODELS.items()} == {
+        "qwen3-30b-a3b": (128, 8, 2048, 768), "qwen3-next-80b-a3b": (512, 10, 2048, 512),
+        "gpt-oss-120b": (128, 4, 2880, 2880)}
+    table = json.loads(json.dumps(problems._table()))
+    table["models"]["qwen3-30b-a3b"]["hidden"] = 4096
+    monkeypatch.setattr(problems, "_table", lambda: table)
+    assert scenarios.bench_model("qwen3-30b-a3b").gemm_nk("gemm2") == (4096, 768)
+    table["models"]["qwen3-30b-a3b"]["gated"] = False
+    with pytest.raises(ScenarioError, match="gated"):
+        scenarios.bench_model("qwen3-30b-a3b")
+    with pytest.raises(ConfigError, match="model"):
+        scenarios.bench_model("no-such-model")
+
+
 # ---------------------------------------------------------------------------------------------------- stats
 
 

@@ -9,7 +9,8 @@ import pytest
 from cpp_bindings.compose import compose
 from smem_tactics.cli import main
 from smem_tactics.emit import compile_command, translation_unit
-from smem_tactics.emit.build import build_all, first_error, ptxas_registers
+from smem_tactics.emit.build import (build_all, first_error, mma_counts, nvcc_release, ptxas_registers, ptxas_usage,
+                                     resource_usage)
 from smem_tactics.emit.trtllm import framework_status, trtllm_baselines, trtllm_patch, trtllm_twin
 from smem_tactics.errors import ConfigError
 from smem_tactics.synthesis import synthesize
@@ -79,6 +80,30 @@ def test_build_output_parsing():
     assert first_error('x.cu(3): error: static assertion failed with "Nope"\n') == 'static assertion failed with "Nope"'
 
 
+def test_resource_usage_parsing():
+    """ptxas -v and cuobjdump output in the format nvcc 13.0.88 / cuobjdump 13.2.51 print it for an emitted sm_120a
+    unit (names shortened); a helper function's numbers must not be taken for the kernel's."""
+    k = "_ZN7cutlass13device_kernelIN1kEEEvNT_6ParamsE"
+    stderr = ("ptxas info    : 11 bytes gmem\n"
+              "ptxas info    : Function properties for _Z6helperv\n"
+              "    64 bytes stack frame, 32 bytes spill stores, 32 bytes spill loads\n"
+              f"ptxas info    : Compiling entry function '{k}' for 'sm_120a'\n"
+              f"ptxas info    : Function properties for {k}\n"
+              "    16 bytes stack frame, 8 bytes spill stores, 12 bytes spill loads\n"
+              "ptxas info    : Used 119 registers, used 8 barriers\n"
+              "ptxas info    : Compile time = 606.030 ms\n")
+    assert ptxas_usage(stderr) == {"sm_120a": {"registers": 119, "stack_frame": 16, "spill_stores": 8,
+                                               "spill_loads": 12}}
+    usage = ("\nFatbin elf code:\n================\narch = sm_120a\ncode version = [1,8]\n\nResource usage:\n Common:\n"
+             "  GLOBAL:11 CONSTANT[4]:88\n Function _Z6helperv:\n  REG:200 STACK:64 SHARED:0 LOCAL:64\n"
+             f" Function {k}:\n  REG:119 STACK:16 SHARED:1024 LOCAL:16 CONSTANT[2]:16 CONSTANT[0]:3200 TEXTURE:0\n")
+    assert resource_usage(usage) == {"sm_120a": {"registers": 119, "stack_bytes": 16, "local_bytes": 16,
+                                                 "static_smem": 1024}}
+    sass = ("\tcode for sm_120a\narch = sm_120a\n        /*3f90*/   OMMA.SF.16864.F32.E2M1.E2M1.UE4M3.4X R20, R64 ;\n"
+            "        /*3fb0*/   OMMA.SF.16864.F32.E2M1.E2M1.UE4M3.4X R24, R64 ;\n        /*4100*/   EXIT ;\n")
+    assert mma_counts(sass) == {"sm_120a": 2}
+
+
 def test_cli_emit_writes_units_and_trtllm_file(tmp_path, capsys):
     assert main(["emit", "--gpu", "rtx-5090", "--model", "gpt-oss-120b", "--dtype", "nvfp4",
                  "--out", str(tmp_path / "cu"), "--trtllm", str(tmp_path / "trt.txt")]) == 0
@@ -120,6 +145,22 @@ def test_device_compile_sample(tmp_path):
     for r in results:
         assert r.ok, f"{r.name}: {r.error}"
         assert set(r.registers) == {"sm_120a", "sm_121a"}
+    # The shipped compile facts of these kernels (smem-tactics compile-facts, one nvcc per target) must be what
+    # this compile reports for sm_120a: same unit, same flags, same ptxas, whichever machine compiled them.
+    from smem_tactics.compile_facts import facts_for
+
+    nvcc_here = nvcc_release(_nvcc_for_sm120())[0]
+    checked = 0
+    for c, r in zip(sample, results):
+        facts = facts_for(c, version, nvcc=nvcc_here, target="sm_120a")
+        if facts is None:
+            continue
+        checked += 1
+        got = r.usage["sm_120a"]
+        assert (facts.registers, facts.spill_stores, facts.spill_loads, facts.stack_frame) == \
+            (got["registers"], got["spill_stores"], got["spill_loads"], got["stack_frame"]), c.name
+    if nvcc_here == "13.0":  # the shipped facts are of nvcc 13.0 and hold both sample kernels
+        assert checked == 2
 
 
 def test_committed_compile_summary_covers_exactly_the_emitted_set():

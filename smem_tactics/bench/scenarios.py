@@ -44,7 +44,7 @@ class ScenarioError(SmemTacticsError, ValueError):
 
 @dataclass(frozen=True)
 class MoeModel:
-    """The MoE layer shape of a model (from its config.json)."""
+    """The MoE layer shape of a model, as the benchmark uses it (from ``data/moe.json``, see :func:`bench_model`)."""
 
     key: str
     experts: int
@@ -61,14 +61,23 @@ class MoeModel:
         raise ScenarioError(f"gemm: {gemm!r} is not known; allowed: {', '.join(GEMMS)}")
 
 
-MODELS = {
-    m.key: m
-    for m in (
-        MoeModel("qwen3-30b-a3b", experts=128, topk=8, hidden=2048, intermediate=768),
-        MoeModel("qwen3-next-80b-a3b", experts=512, topk=10, hidden=2048, intermediate=512),
-        MoeModel("gpt-oss-120b", experts=128, topk=4, hidden=2880, intermediate=2880),
-    )
-}
+#: The models the benchmark runs (the H100/H200 runs in docs/benchmarks*.json used these three).
+BENCH_MODELS = ("qwen3-30b-a3b", "qwen3-next-80b-a3b", "gpt-oss-120b")
+
+
+def bench_model(key: str) -> MoeModel:
+    """A model's shape from ``data/moe.json`` (the one table of model shapes, via
+    :func:`smem_tactics.problems.model_shape`) in the benchmark's terms."""
+    from ..problems import model_shape
+
+    shape = model_shape(key)
+    if not shape.gated:  # GEMM1 here is the fused gate+up projection, N = 2 x intermediate
+        raise ScenarioError(f"model: {key!r} has no gated MLP; the benchmark's GEMM1 is a fused gate+up projection")
+    return MoeModel(shape.key, experts=shape.experts, topk=shape.top_k, hidden=shape.hidden,
+                    intermediate=shape.intermediate)
+
+
+MODELS = {key: bench_model(key) for key in BENCH_MODELS}
 
 
 def model(key: str) -> MoeModel:
@@ -224,6 +233,7 @@ def parse_scenario_key(key: str) -> tuple:
     return parts[0], parts[1], parts[2], int(parts[3][1:])
 
 
-__all__ = ["SEED", "TOKENS", "DECODE_TOKENS", "PREFILL_TOKENS", "DTYPES", "GEMMS", "MODELS", "MoeModel", "Scenario",
+__all__ = ["SEED", "TOKENS", "DECODE_TOKENS", "PREFILL_TOKENS", "DTYPES", "GEMMS", "MODELS", "BENCH_MODELS",
+           "bench_model", "MoeModel", "Scenario",
            "ScenarioError", "model", "route", "expert_counts", "offsets_from_counts", "check_offsets",
            "make_scenario", "all_scenarios", "parse_scenario_key", "INPUT_BYTES", "OUTPUT_BYTES"]

@@ -32,7 +32,16 @@ def _answer(cfg_or_error, limit) -> dict:
     v = verdict(cfg_or_error, limit)
     out = v.to_dict()
     out["name"] = cfg_or_error.name()
+    _add_facts(out, cfg_or_error)
     return out
+
+
+def _add_facts(answer: dict, cfg: KernelConfig) -> None:
+    """SM12x: the kernel's compile facts (registers, spills) where they are recorded, else registers unknown."""
+    if cfg.arch.is_sm12x:
+        from ..compile_facts import facts_summary
+
+        answer["compile_facts"] = facts_summary(cfg, cfg.cutlass)
 
 
 def run(args) -> int:
@@ -57,6 +66,7 @@ def run(args) -> int:
     if args.json:
         ans = v.to_dict()
         ans["name"] = cfg.name()
+        _add_facts(ans, cfg)
         print(json.dumps(ans, indent=2))
         return EXIT_OK if v.error is None else EXIT_NEGATIVE
     print(describe(cfg))
@@ -73,6 +83,10 @@ def run(args) -> int:
     rows.append(("total = sizeof(GemmKernel::SharedStorage)", fp.total_bytes, "100.0"))
     print(table(rows, ("part", "bytes", "%"), "lrr"))
     print(f"\nlimit: {limit.describe()}\nverdict: {v.reason}")
+    if cfg.arch.is_sm12x:
+        from ..compile_facts import facts_line
+
+        print(facts_line(cfg, cfg.cutlass))
     return 0
 
 

@@ -41,8 +41,8 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..devices import gpu_facts
     from ..problems import model_shape, parse_bucket, routing_names
-    from ..tables import (build_table, check_metadata, load_table, shipped_table_path, table_key, text,
-                          write_png)
+    from ..tables import (annotate_compile_facts, build_table, check_metadata, load_table, shipped_table_path,
+                          table_key, text, write_png)
 
     refuse_conflicts(args, ("png", "no_png"))
     g = gpu_facts(args.gpu)
@@ -73,6 +73,7 @@ def run(args) -> int:
         note = check_metadata(table, args.cutlass, "computed table")
         table["_note"] = note
         how = "computed now"
+    annotate_compile_facts(table)  # the compile facts shipped now (a table file may predate them)
     if args.json:
         print(json.dumps({k: v for k, v in table.items() if not k.startswith("_")}, indent=1))
     else:
