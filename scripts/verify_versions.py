@@ -41,6 +41,7 @@ def main() -> int:
     ap.add_argument("--raw", type=int, default=30, help="unfiltered draws per tree for the legality check")
     ap.add_argument("--per-delta", type=int, default=2,
                     help="configs per delta whose answer changes if the delta is toggled (default 2)")
+    ap.add_argument("--only-deltas", help="comma-separated delta names the delta-sensitive draws look at (default all)")
     ap.add_argument("--merge", action="store_true",
                     help="keep the releases already in --json-out that this run does not re-verify")
     ap.add_argument("--archs", default="sm90,sm100,sm120")
@@ -57,17 +58,19 @@ def main() -> int:
     archs = tuple(args.archs.split(","))
     report = []
     for tree in trees:
-        version = str(CutlassVersion.parse(tree.version))
+        version = str(tree.modelled_version())  # the release, with the deltas a tree between tags differs in
         configs = []
         for i, arch in enumerate(archs):
             configs += random_configs(args.per_arch, seed=args.seed * 100 + i, archs=(arch,), cutlass=version)
         raw = list(dict.fromkeys(raw_configs(args.raw, seed=args.seed + 7, archs=archs, cutlass=version)))
-        sensitive = delta_sensitive_configs(version, args.per_delta, seed=args.seed + 11, archs=archs)
+        sensitive = delta_sensitive_configs(version, args.per_delta, seed=args.seed + 11, archs=archs,
+                                            only=args.only_deltas.split(",") if args.only_deltas else None)
         targeted = [(name, c) for name, cs in sensitive.items() for c in cs]
         n_acc, n_raw = len(configs), len(raw)
         bar = ProgressBar(n_acc + n_raw + len(targeted), f"CUTLASS {version}")
         t0 = time.time()
-        results = verify(configs + raw + [c for _, c in targeted], tree, progress=bar.advance)
+        results = verify(configs + raw + [c for _, c in targeted], tree, progress=bar.advance,
+                         version=CutlassVersion.parse(version))
         counts = collections.Counter((r.config.arch.family.value, r.status) for r in results[:n_acc])
         raw_counts = collections.Counter(r.status for r in results[n_acc:n_acc + n_raw])
         per_delta: dict = {}
@@ -75,7 +78,7 @@ def main() -> int:
             per_delta.setdefault(name, collections.Counter())[r.status] += 1
         mismatches = [r.to_dict() for r in results if r.status == MISMATCH]
         v = CutlassVersion.parse(version)
-        report.append({"version": version, "line": f"{v.major}.{v.minor}", "source": tree.source,
+        report.append({"version": version, "version_h": tree.version, "line": f"{v.major}.{v.minor}", "source": tree.source,
                        "include": str(tree.include), "seconds": round(time.time() - t0),
                        "deltas": [d.name for d in v.deltas()],
                        "accepted": {f"{a}/{s}": n for (a, s), n in counts.items()},

@@ -199,6 +199,11 @@ RULES: tuple = (
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[0] % 128),
     Rule("tile", "SM120 block-scaled tiles need N >= 32 (N >= 8 from CUTLASS 4.6)", "Invalid tile shape N.",
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] < 32 and not c.cutlass.has(SM120_SMALL_N)),
+    Rule("kernel_schedule", "the SM120 block-scaled builder (CUTLASS 4.6, which allows N < 32) excludes pingpong "
+                            "schedules with N < 16: use the cooperative schedule or auto",
+         "Could not build a collective for given parameters.",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] < 16 and _ks(c).is_pingpong
+         and c.cutlass.has(SM120_SMALL_N)),
     Rule("tile", "SM120 block-scaled tiles need N >= 8", "Invalid tile shape N.",
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] < 8),
     Rule("tile", "from CUTLASS 4.5, SM120 block-scaled tiles need K >= 4 x the scale-factor vector size (128 for MX "

@@ -221,18 +221,20 @@ def _answer(cfg: KernelConfig):
 
 
 def delta_sensitive_configs(cutlass: str, per_delta: int = 2, seed: int = 0,
-                            archs: Sequence[str] = ("sm90", "sm100", "sm120"), max_draws: int = 3000) -> dict:
+                            archs: Sequence[str] = ("sm90", "sm100", "sm120"), max_draws: int = 3000,
+                            only: Optional[Sequence[str]] = None) -> dict:
     """Per delta, up to ``per_delta`` random configurations whose answer under ``cutlass`` changes if that one delta
     is toggled (removed if the release has it, added if not): the configs that tell whether a tree carries it.
 
     Returns ``{delta name: [KernelConfig, ...]}`` (configs under ``cutlass`` itself; a delta no draw is sensitive
-    to within ``max_draws`` gets an empty list). The draw is a pure function of the arguments."""
+    to within ``max_draws`` gets an empty list); ``only`` limits the deltas. The draw is a pure function of the
+    arguments."""
     from .versions import DELTAS, CutlassVersion
 
     version = CutlassVersion.parse(cutlass)
     toggled = {d.name: (version.with_deltas(removed=[d.name]) if version.has(d) else version.with_deltas(added=[d.name]))
-               for d in DELTAS}
-    found: dict = {d.name: [] for d in DELTAS}
+               for d in DELTAS if only is None or d.name in only}
+    found: dict = {name: [] for name in toggled}
     rng = random.Random(seed)
     seen = set()
     for i in range(max_draws):
