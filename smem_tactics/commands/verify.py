@@ -101,14 +101,12 @@ def run(args) -> int:
 
 def _modelled(trees: list, assume) -> list:
     """(version, contents) per tree; --assume-cutlass is refused when no tree needs it (a conflicting option)."""
-    from ..versions import CutlassVersion
     from ..errors import VersionError
 
     out, needed = [], False
     for tree in trees:
         contents = tree.contents()
         try:
-            CutlassVersion.parse(contents.version_text)
             version = tree.modelled_version()
         except VersionError:
             if assume is None:
