@@ -300,3 +300,10 @@ def test_verify_refuses_a_newer_tree_without_assumption(tmp_path, capsys):
     root = _write_tree(tmp_path, "4.8.0", _release_set("4.7.0"))
     code, _, err = _cli(capsys, "verify", "--cutlass", str(root), "--sample", "1")
     assert code == 2 and "4.8.0 is newer than the newest modelled release 4.7.0" in err and str(root) in err
+
+
+def test_verify_takes_a_release_naming_an_installed_tree(capsys):
+    code, _, err = _cli(capsys, "verify", "--cutlass", "4.3.6", "--sample", "1")
+    assert code == 2 and "CUTLASS 4.3.6 is not installed" in err and "pass --cutlass PATH" in err
+    code, _, err = _cli(capsys, "verify", "--cutlass", "4.3.9", "--sample", "1")
+    assert code == 2 and "the 4.3 line has" in err

@@ -153,3 +153,17 @@ def test_sm100_tf32_pow2_slice_rule(kw, versions):
         with pytest.raises(Exception, match="pow2"):
             footprint(KernelConfig.create("sm100", "f32", cutlass=v, **kw))
     assert footprint(KernelConfig.create("sm100", "f32", cutlass="4.6.0", **kw)).total_bytes > 0
+
+
+def test_every_release_was_compiled_against_without_a_mismatch():
+    """docs/verification.json (scripts/verify_versions.py runs) holds every release of RELEASES with no mismatch."""
+    import json
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "verification.json")
+    with open(path) as fh:
+        runs = json.load(fh)
+    covered = {CutlassVersion.parse(r["version"]).release for r in runs}
+    assert [str(v) for v in V.RELEASES if v not in covered] == []
+    assert all(r["mismatches"] == [] for r in runs)
+    assert all(sum(r["accepted"].values()) + sum(r["raw"].values()) > 0 for r in runs)

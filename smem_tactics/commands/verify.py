@@ -60,7 +60,7 @@ def run(args) -> int:
         if unknown:
             raise ConfigError("--archs", unknown[0], SAMPLE_ARCHS)
         sample = (n, archs)
-    trees = [resolve_tree(path) for path in args.cutlass] if args.cutlass else installed_trees()
+    trees = [_tree(value, resolve_tree) for value in args.cutlass] if args.cutlass else installed_trees()
     if not trees:
         resolve_tree()  # raises the "no CUTLASS tree" error with install hints
     models = _modelled(trees, args.assume_cutlass)
@@ -97,6 +97,23 @@ def run(args) -> int:
         print(f"{counts[AGREE]} agree, {counts[BOTH_REJECT]} rejected by both, {counts[DEVICE_REJECT]} rejected by "
               f"device-compile rules (host probe builds them), {counts[MISMATCH]} mismatches")
     return EXIT_NEGATIVE if failed else EXIT_OK
+
+
+def _tree(value: str, resolve_tree):
+    """A --cutlass value: a tree path, or a release number naming an installed tree (``verify --cutlass 4.5.0``)."""
+    from ._common import looks_like_path
+
+    if looks_like_path(value):
+        return resolve_tree(value)
+    from ..errors import VersionError
+    from ..versions import CutlassVersion
+
+    try:
+        version = CutlassVersion.parse(value)
+    except VersionError as e:
+        raise ConfigError("--cutlass", value, "a CUTLASS tree path, or the release of an installed tree",
+                          str(e).removeprefix("cutlass: ")) from None
+    return resolve_tree(version=str(version))
 
 
 def _modelled(trees: list, assume) -> list:
