@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path

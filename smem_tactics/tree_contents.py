@@ -272,7 +272,9 @@ def read_version_text(include: Path) -> str:
     """``MAJOR.MINOR.PATCH`` from ``include/cutlass/version.h``; a clear error when it cannot be read."""
     path = include / "cutlass" / "version.h"
     try:
-        text = path.read_text(errors="replace")[:MAX_HEADER_BYTES]
+        if path.stat().st_size > MAX_HEADER_BYTES:
+            raise CutlassTreeError(f"cutlass: {path} is larger than any version.h ({MAX_HEADER_BYTES} B read at most)")
+        text = path.read_text(errors="replace")
     except OSError as e:
         raise CutlassTreeError(f"cutlass: {path} cannot be read ({e.strerror or e}); give a CUTLASS tree "
                                f"(the folder holding include/cutlass/version.h)") from None

@@ -82,11 +82,14 @@ def test_commit_between_tags_is_compiled_as_its_contents():
 
 def test_tree_with_a_delta_reverted_compiles_as_modelled(tmp_path):
     """FlashInfer's tree with the 128-byte per-stage pipeline term of the block-scaled stage count reverted (the form
-    4.2.1 and 4.3.5 have): modelled as 4.5.0 without that delta, and CUTLASS compiled from it agrees byte for byte."""
+    4.2.1 and 4.3.5 have): modelled as 4.5.0 without that delta, and CUTLASS compiled from it agrees byte for byte on
+    configs whose answer that term changes."""
     from test_tree_contents import _patched_copy
 
+    import dataclasses
+
     from cpp_bindings.trees import tree_from_path
-    from smem_tactics import KernelConfig
+    from smem_tactics import footprint
     from smem_tactics.sampling import delta_sensitive_configs
 
     fi = _trees()["4.5.0"]
@@ -96,10 +99,12 @@ def test_tree_with_a_delta_reverted_compiles_as_modelled(tmp_path):
     tree = tree_from_path(root)
     version = tree.modelled_version()
     assert str(version) == "4.5.0-blockscaled_stage_pipeline_128"
-    # SM120 NVFP4 128x128x128 StageCountAutoCarveoutEpi: 5 stages / 103424 B without the term (4 / 84992 with it)
-    known = KernelConfig.create("sm120", "nvfp4", d="bf16", tile=(128, 128, 128), stages="auto_epi")
-    configs = [known] + delta_sensitive_configs(str(version), 2, seed=7, only=["blockscaled_stage_pipeline_128"],
-                                                archs=("sm100", "sm120"))["blockscaled_stage_pipeline_128"]
+    configs = delta_sensitive_configs(str(version), 3, seed=7, only=["blockscaled_stage_pipeline_128"],
+                                      archs=("sm100", "sm120"))["blockscaled_stage_pipeline_128"]
+    assert len(configs) == 3
     results = verify(configs, tree)
     assert all(r.status == AGREE for r in results), [f"{r.config.name()}: {r.detail}" for r in results]
-    assert (results[0].measured["stages"], results[0].measured["total"]) == (5, 103424)
+    # and each measurement differs from what the unpatched 4.5.0 model says: the compile saw the reverted term
+    with_term = [footprint(dataclasses.replace(r.config, cutlass=version.release)) for r in results]
+    assert all((r.measured["total"], r.measured["stages"]) != (fp.total_bytes, fp.stages)
+               for r, fp in zip(results, with_term))

@@ -7,7 +7,6 @@ v4.2.0) and FlashInfer 0.7.2.post1's bundled tree, which is NVIDIA/cutlass commi
 v4.4.2 and v4.5.0; its version.h already says 4.5.0) and carries the same modelled deltas as v4.5.0.
 """
 
-import itertools
 import json
 import os
 from pathlib import Path
@@ -71,8 +70,6 @@ def _write_tree(root: Path, version: str, present: set, salt: int = 0) -> Path:
                 text = _READER_TEXT.get((det.delta.name, on))
                 if text is None:
                     continue  # the file's absence says "old" (absent_means)
-                if det.delta.name == "sm90_blockwise_split_m" or probe.path.endswith("blockwise_scaling.hpp"):
-                    pass
                 files.setdefault(probe.path, []).append(text)
             else:
                 files.setdefault(probe.path, []).extend(
@@ -207,7 +204,6 @@ def test_detection_is_fast_enough_for_the_cli():
     assert time.perf_counter() - t0 < 5.0  # measured ~0.6 s on the 2-core CI machine (cold), header cache after
 
 
-_ = itertools
 
 
 # ---------------------------------------------------------------------------------------------- the CLI
