@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from smem_tactics.config import KernelConfig
-from smem_tactics.errors import SmemTacticsError, UnsupportedConfigError
+from smem_tactics.errors import UnsupportedConfigError
 from smem_tactics.footprint import footprint
 from smem_tactics.layout.epilogue import epilogue_layout
 from smem_tactics.layout.mainloop import mainloop_storage
@@ -79,12 +79,11 @@ def compare_one(result: ProbeResult) -> Comparison:
 
 
 def verify(configs: Sequence[KernelConfig], tree: CutlassTree, compiler: str = "g++", jobs: Optional[int] = None,
-           progress: Optional[Callable[[int], None]] = None) -> list:
-    """Probe ``configs`` against ``tree`` (each config is judged under the tree's CUTLASS version)."""
-    try:
-        version = CutlassVersion.parse(tree.version)
-    except SmemTacticsError as e:
-        raise type(e)(f"{e} (tree {tree.include} from {tree.source})") from None
+           progress: Optional[Callable[[int], None]] = None, version: Optional[CutlassVersion] = None) -> list:
+    """Probe ``configs`` against ``tree``; each config is judged under the version the tree is modelled as (its
+    release and the deltas its headers carry, :meth:`CutlassTree.modelled_version`), or under ``version``."""
+    if version is None:
+        version = tree.modelled_version()
     configs = [dataclasses.replace(c, cutlass=version) for c in configs]
     results = run_probe(configs, tree, compiler=compiler, jobs=jobs, progress=progress)
     return [compare_one(r) for r in results]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,20 @@ class CutlassTree:
     version: str  # from cutlass/version.h, e.g. "4.5.0"
     source: str  # where it came from, for reports
 
+    def contents(self):
+        """The deltas this tree's headers carry (:func:`smem_tactics.tree_contents.detect`)."""
+        from smem_tactics.tree_contents import detect
+
+        return detect(self.include)
+
+    def modelled_version(self, assume: Optional[str] = None):
+        """The :class:`~smem_tactics.versions.CutlassVersion` this tree is modelled as: its ``version.h`` release
+        with the deltas its headers differ in (a commit between tags), or with ``assume`` an unmodelled newer
+        release answered with a modelled one's rules. Errors name the tree and what was looked for."""
+        from smem_tactics.tree_contents import modelled_version
+
+        return modelled_version(self.contents(), assume=assume, source=self.source)
+
     def include_flags(self) -> list:
         flags = ["-I" + str(self.include)]
         if self.util_include is not None:
@@ -44,14 +57,9 @@ class CutlassTree:
 
 
 def _read_version(include: Path) -> str:
-    text = (include / "cutlass" / "version.h").read_text(errors="replace")
-    parts = []
-    for key in ("MAJOR", "MINOR", "PATCH"):
-        m = re.search(rf"#define\s+CUTLASS_{key}\s+(\d+)", text)
-        if not m:
-            raise CutlassTreeError(f"{include}/cutlass/version.h does not define CUTLASS_{key}")
-        parts.append(m.group(1))
-    return ".".join(parts)
+    from smem_tactics.tree_contents import read_version_text
+
+    return read_version_text(include)
 
 
 def tree_from_path(path: "str | os.PathLike", source: str = "") -> CutlassTree:

@@ -4,7 +4,9 @@
 For each tree: draw N random configurations per arch that the model accepts under that tree's CUTLASS
 version (fixed seed), compile them in a host-only probe with g++ and compare total bytes, stage counts,
 epilogue tile/stages and sub-storage sizes. Also draws configurations *before* the model's filter, to
-check that the model rejects exactly what CUTLASS rejects.
+check that the model rejects exactly what CUTLASS rejects, and, per delta of smem_tactics/versions.py,
+configurations whose answer changes if that delta is toggled (so each release's compile decides whether it
+carries each delta: the arrivals per release line).
 
     python scripts/verify_versions.py --cutlass /path/to/cutlass-4.2.0 --cutlass /path/to/cutlass-4.7.0 \
         --per-arch 40 --out docs/verification.md
@@ -26,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from cpp_bindings.oracle import AGREE, BOTH_REJECT, DEVICE_REJECT, MISMATCH, verify  # noqa: E402
 from cpp_bindings.trees import installed_trees, tree_from_path  # noqa: E402
 from smem_tactics.progress import ProgressBar  # noqa: E402
-from smem_tactics.sampling import random_configs, raw_configs  # noqa: E402
+from smem_tactics.sampling import delta_sensitive_configs, random_configs, raw_configs  # noqa: E402
 from smem_tactics.versions import CutlassVersion  # noqa: E402
 
 
@@ -37,6 +39,11 @@ def main() -> int:
                     help="how to name each --cutlass tree in the report, in the same order (default: its path)")
     ap.add_argument("--per-arch", type=int, default=40, help="accepted configs per arch and tree (default 40)")
     ap.add_argument("--raw", type=int, default=30, help="unfiltered draws per tree for the legality check")
+    ap.add_argument("--per-delta", type=int, default=2,
+                    help="configs per delta whose answer changes if the delta is toggled (default 2)")
+    ap.add_argument("--only-deltas", help="comma-separated delta names the delta-sensitive draws look at (default all)")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the releases already in --json-out that this run does not re-verify")
     ap.add_argument("--archs", default="sm90,sm100,sm120")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="docs/verification.md")
@@ -51,23 +58,47 @@ def main() -> int:
     archs = tuple(args.archs.split(","))
     report = []
     for tree in trees:
-        version = str(CutlassVersion.parse(tree.version))
+        version = str(tree.modelled_version())  # the release, with the deltas a tree between tags differs in
         configs = []
         for i, arch in enumerate(archs):
             configs += random_configs(args.per_arch, seed=args.seed * 100 + i, archs=(arch,), cutlass=version)
         raw = list(dict.fromkeys(raw_configs(args.raw, seed=args.seed + 7, archs=archs, cutlass=version)))
-        bar = ProgressBar(len(configs) + len(raw), f"CUTLASS {version}")
+        sensitive = delta_sensitive_configs(version, args.per_delta, seed=args.seed + 11, archs=archs,
+                                            only=args.only_deltas.split(",") if args.only_deltas else None)
+        targeted = [(name, c) for name, cs in sensitive.items() for c in cs]
+        n_acc, n_raw = len(configs), len(raw)
+        bar = ProgressBar(n_acc + n_raw + len(targeted), f"CUTLASS {version}")
         t0 = time.time()
-        results = verify(configs + raw, tree, progress=bar.advance)
-        counts = collections.Counter((r.config.arch.family.value, r.status) for r in results[:len(configs)])
-        raw_counts = collections.Counter(r.status for r in results[len(configs):])
+        results = verify(configs + raw + [c for _, c in targeted], tree, progress=bar.advance,
+                         version=CutlassVersion.parse(version))
+        counts = collections.Counter((r.config.arch.family.value, r.status) for r in results[:n_acc])
+        raw_counts = collections.Counter(r.status for r in results[n_acc:n_acc + n_raw])
+        per_delta: dict = {}
+        for (name, _), r in zip(targeted, results[n_acc + n_raw:]):
+            per_delta.setdefault(name, collections.Counter())[r.status] += 1
         mismatches = [r.to_dict() for r in results if r.status == MISMATCH]
-        report.append({"version": version, "source": tree.source, "include": str(tree.include),
-                       "seconds": round(time.time() - t0), "accepted": {f"{a}/{s}": n for (a, s), n in counts.items()},
-                       "raw": dict(raw_counts), "mismatches": mismatches})
+        v = CutlassVersion.parse(version)
+        report.append({"version": version, "version_h": tree.version, "line": f"{v.major}.{v.minor}", "source": tree.source,
+                       "include": str(tree.include), "seconds": round(time.time() - t0),
+                       "deltas": [d.name for d in v.deltas()],
+                       "accepted": {f"{a}/{s}": n for (a, s), n in counts.items()},
+                       "raw": dict(raw_counts), "delta_sensitive": {k: dict(c) for k, c in per_delta.items()},
+                       "mismatches": mismatches})
         print(f"CUTLASS {version}: {sum(counts.values())} accepted configs, "
               f"{sum(n for (a, s), n in counts.items() if s == AGREE)} agree; raw draws {dict(raw_counts)}; "
+              f"delta-sensitive {sum(sum(c.values()) for c in per_delta.values())}; "
               f"{len(mismatches)} mismatches", flush=True)
+        _write(args, archs, report)
+    return 1 if any(r["mismatches"] for r in report) else 0
+
+
+def _write(args, archs, report: list) -> None:
+    """Write the JSON and the Markdown table (after every tree, so a long sweep leaves its results behind)."""
+    if args.merge and os.path.exists(args.json_out):
+        with open(args.json_out) as fh:
+            old = [r for r in json.load(fh) if r["version"] not in {x["version"] for x in report}]
+        report = old + report
+    report = sorted(report, key=lambda r: CutlassVersion.parse(r["version"]))
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.json_out, "w") as fh:
         json.dump(report, fh, indent=1)
@@ -81,8 +112,8 @@ def main() -> int:
         "because of a rule CUTLASS enforces only in device code (e.g. a `static_assert` inside a device-side "
         "function), counted as agreement.", "",
         "| CUTLASS | tree | " + " | ".join(f"{a} agree" for a in archs) +
-        " | raw: agree / both reject / device-only reject | mismatches | seconds |",
-        "|---|---|" + "---|" * len(archs) + "---|---|---|",
+        " | raw: agree / both reject / device-only reject | delta-sensitive agree | mismatches | seconds |",
+        "|---|---|" + "---|" * len(archs) + "---|---|---|---|",
     ]
     for r in report:
         per_arch = []
@@ -91,12 +122,14 @@ def main() -> int:
             tot = sum(v for k, v in r["accepted"].items() if k.startswith(a + "/"))
             per_arch.append(f"{ok}/{tot}")
         raw = f"{r['raw'].get(AGREE, 0)} / {r['raw'].get(BOTH_REJECT, 0)} / {r['raw'].get(DEVICE_REJECT, 0)}"
+        ds = r.get("delta_sensitive")
+        ds_txt = "-" if ds is None else (f"{sum(c.get(AGREE, 0) + c.get(BOTH_REJECT, 0) + c.get(DEVICE_REJECT, 0) for c in ds.values())}"
+                                         f"/{sum(sum(c.values()) for c in ds.values())}")
         lines.append(f"| {r['version']} | {r['source']} | " + " | ".join(per_arch) +
-                     f" | {raw} | {len(r['mismatches'])} | {r['seconds']} |")
+                     f" | {raw} | {ds_txt} | {len(r['mismatches'])} | {r['seconds']} |")
     lines += ["", "Mismatches, if any, are listed in `docs/verification.json`."]
     with open(args.out, "w") as fh:
         fh.write("\n".join(lines) + "\n")
-    return 1 if any(r["mismatches"] for r in report) else 0
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from .errors import (
 from .footprint import Footprint, footprint, footprints
 from .legality import violations
 from .verdict import Verdict, max_fitting_stages, verdict
-from .versions import CutlassVersion, DELTAS, VERIFIED_VERSIONS
+from .versions import RELEASES, CutlassVersion, DELTAS, VERIFIED_VERSIONS
 
 __version__ = "0.1.0"
 
@@ -44,5 +44,5 @@ __all__ = [
     "Kind", "Layout", "Mode", "StageConvention", "DeviceLimit", "GpuFacts", "detect_local_device", "gpu_facts",
     "resolve_limit", "ConfigError", "CutlassTreeError", "DeviceError", "ProbeError", "SmemTacticsError",
     "UnsupportedConfigError", "VersionError", "Footprint", "footprint", "footprints", "violations", "Verdict", "verdict",
-    "max_fitting_stages", "CutlassVersion", "DELTAS", "VERIFIED_VERSIONS", "__version__",
+    "max_fitting_stages", "CutlassVersion", "DELTAS", "RELEASES", "VERIFIED_VERSIONS", "__version__",
 ]

@@ -20,7 +20,8 @@ from .errors import UnsupportedConfigError
 from .layout.resolve import resolve_schedules
 from .layout.mainloop import uses_mxf8f6f4
 from .layout.sm100 import mma_k as sm100_mma_k, sm100_facts
-from .versions import SM100_2SM_EPI_N64, SM120_MXF8F6F4_PTRARRAY_SCHEDULE, SM120_N_DIVISIBILITY, SM120_SF_K_ATOM, SM120_SMALL_N, SM120_DENSE_PTR_ARRAY
+from .versions import (SM100_2SM_EPI_N64, SM120_DENSE_PTR_ARRAY, SM120_MXF8F6F4_PTRARRAY_SCHEDULE, SM120_N_DIVISIBILITY,
+                       SM120_SF_K_ATOM, SM120_SMALL_N, SM90_BLOCKWISE_SMALL_M, SM90_BLOCKWISE_SPLIT_M)
 
 KS, ES = KernelSchedule, EpilogueSchedule
 
@@ -61,6 +62,13 @@ def _ks(cfg: KernelConfig) -> KernelSchedule:
 
 def _es(cfg: KernelConfig) -> EpilogueSchedule:
     return resolve_schedules(cfg)[1]
+
+
+def _sm90_blockwise_splits_m(c: KernelConfig) -> int:
+    """NumSplitsM of the SM90 FP8 blockwise array mainloop (4.3.0+): M / 128, or 1 below 128 from 4.4.1."""
+    if c.tile[0] < 128 and c.cutlass.has(SM90_BLOCKWISE_SMALL_M):
+        return 1
+    return c.tile[0] // 128
 
 
 def _bits_k(c: KernelConfig) -> int:
@@ -191,6 +199,11 @@ RULES: tuple = (
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[0] % 128),
     Rule("tile", "SM120 block-scaled tiles need N >= 32 (N >= 8 from CUTLASS 4.6)", "Invalid tile shape N.",
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] < 32 and not c.cutlass.has(SM120_SMALL_N)),
+    Rule("kernel_schedule", "the SM120 block-scaled builder (CUTLASS 4.6, which allows N < 32) excludes pingpong "
+                            "schedules with N < 16: use the cooperative schedule or auto",
+         "Could not build a collective for given parameters.",
+         lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] < 16 and _ks(c).is_pingpong
+         and c.cutlass.has(SM120_SMALL_N)),
     Rule("tile", "SM120 block-scaled tiles need N >= 8", "Invalid tile shape N.",
          lambda c: _sm12x(c) and c.kind is Kind.BLOCK_SCALED and c.tile[1] < 8),
     Rule("tile", "from CUTLASS 4.5, SM120 block-scaled tiles need K >= 4 x the scale-factor vector size (128 for MX "
@@ -257,6 +270,11 @@ RULES: tuple = (
     Rule("stages", "the SM90 FP8 blockwise builder only computes automatic stage counts (no StageCount<S> overload)",
          "no matching function for call to compute_stage_count_with_blockwise_scale",
          lambda c: _sm90(c) and c.kind is Kind.BLOCKWISE and isinstance(c.stages, int), stage_sensitive=True),
+    Rule("tile", "from CUTLASS 4.3.0 the SM90 FP8 blockwise array mainloop splits M into M / 128 parts, 1 or 2: "
+                 "M must be 128 or 256 (4.4.1 counts M < 128 as one part again)",
+         "static_assert(NumSplitsM{} == 1 || NumSplitsM{} == 2)",
+         lambda c: _sm90(c) and c.kind is Kind.BLOCKWISE and c.cutlass.has(SM90_BLOCKWISE_SPLIT_M)
+         and _sm90_blockwise_splits_m(c) not in (1, 2)),
     Rule("scale_granularity", "the scale granularity must divide the tile (M by gM, N by gN)",
          "FP8 scaling granularity must evenly divide tile shape along M.",
          lambda c: c.kind is Kind.BLOCKWISE and c.scale_granularity is not None

@@ -8,6 +8,7 @@ function of the seed.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from typing import Iterable, Optional, Sequence
 
@@ -207,3 +208,50 @@ def raw_configs(n: int, seed: int = 0, archs: Sequence[str] = ("sm90", "sm100", 
             yield KernelConfig.from_dict(data)
         except ConfigError:
             continue
+
+
+def _answer(cfg: KernelConfig):
+    """What the model says about ``cfg``, in the terms the oracle compares: bytes, stages and epilogue tile, or
+    a rejection (named by the field at fault)."""
+    try:
+        fp = footprint(cfg)
+    except UnsupportedConfigError as e:
+        return ("reject", e.field, e.device_only)
+    return (fp.total_bytes, fp.stages, fp.epilogue_tile)
+
+
+def delta_sensitive_configs(cutlass: str, per_delta: int = 2, seed: int = 0,
+                            archs: Sequence[str] = ("sm90", "sm100", "sm120"), max_draws: int = 3000,
+                            only: Optional[Sequence[str]] = None) -> dict:
+    """Per delta, up to ``per_delta`` random configurations whose answer under ``cutlass`` changes if that one delta
+    is toggled (removed if the release has it, added if not): the configs that tell whether a tree carries it.
+
+    Returns ``{delta name: [KernelConfig, ...]}`` (configs under ``cutlass`` itself; a delta no draw is sensitive
+    to within ``max_draws`` gets an empty list); ``only`` limits the deltas. The draw is a pure function of the
+    arguments."""
+    from .versions import DELTAS, CutlassVersion
+
+    version = CutlassVersion.parse(cutlass)
+    toggled = {d.name: (version.with_deltas(removed=[d.name]) if version.has(d) else version.with_deltas(added=[d.name]))
+               for d in DELTAS if only is None or d.name in only}
+    found: dict = {name: [] for name in toggled}
+    rng = random.Random(seed)
+    seen = set()
+    for i in range(max_draws):
+        if all(len(v) >= per_delta for v in found.values()):
+            break
+        data = _DRAW[archs[i % len(archs)]](rng)
+        data["cutlass"] = str(version)
+        try:
+            cfg = KernelConfig.from_dict(data)
+        except ConfigError:
+            continue
+        if cfg in seen:
+            continue
+        seen.add(cfg)
+        base = _answer(cfg)
+        wanted = [n for n, other in toggled.items() if len(found[n]) < per_delta
+                  and _answer(dataclasses.replace(cfg, cutlass=other)) != base]
+        if wanted:  # one config stands for one delta (the one with fewest so far): the sample spreads over them
+            found[min(wanted, key=lambda n: len(found[n]))].append(cfg)
+    return found

@@ -57,3 +57,54 @@ def test_oracle_isolates_a_failing_config_and_measures_the_rest():
     results = verify([bad, good], tree)
     assert results[0].status == BOTH_REJECT and "Stages" in results[0].detail
     assert results[1].status == AGREE and results[1].measured["total"] == 87040
+
+
+# FlashInfer 0.7.2.post1's tree is NVIDIA/cutlass commit b46b16d (cutlass#3176), between v4.4.2 and v4.5.0: the
+# oracle models it by the deltas its headers carry. The configs below are the ones whose answer changes if one of
+# the deltas that tree carries were missing (sampling.delta_sensitive_configs), so CUTLASS decides each.
+FI_DELTAS = ("sm120_sfb_padded", "sm120_reduced_capacity", "sm120_sf_k_atom", "sm120_n_divisibility",
+             "blockscaled_stage_pipeline_128", "sm100_async_tensormap", "sm90_blockwise_small_m")
+
+
+def test_commit_between_tags_is_compiled_as_its_contents():
+    from smem_tactics.sampling import delta_sensitive_configs
+
+    tree = _trees()["4.5.0"]
+    assert "flashinfer" in tree.source
+    version = tree.modelled_version()
+    sensitive = delta_sensitive_configs(str(version), 1, seed=7, only=FI_DELTAS)
+    configs = [c for cs in sensitive.values() for c in cs]
+    assert len(configs) == len(FI_DELTAS), {k: len(v) for k, v in sensitive.items()}
+    results = verify(configs, tree)
+    mismatches = [f"{r.config.name()}: {r.detail}" for r in results if r.status == MISMATCH]
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_tree_with_a_delta_reverted_compiles_as_modelled(tmp_path):
+    """FlashInfer's tree with the 128-byte per-stage pipeline term of the block-scaled stage count reverted (the form
+    4.2.1 and 4.3.5 have): modelled as 4.5.0 without that delta, and CUTLASS compiled from it agrees byte for byte on
+    configs whose answer that term changes."""
+    from test_tree_contents import _patched_copy
+
+    import dataclasses
+
+    from cpp_bindings.trees import tree_from_path
+    from smem_tactics import footprint
+    from smem_tactics.sampling import delta_sensitive_configs
+
+    fi = _trees()["4.5.0"]
+    rel = "cutlass/gemm/collective/builders/sm100_blockscaled_umma_builder.inl"
+    term = "sizeof(typename cutlass::PipelineTmaUmmaAsync<1>::SharedStorage)"
+    root = _patched_copy(fi.include, tmp_path / "tree", rel, f"cutlass::round_up({term}, 128)", term)
+    tree = tree_from_path(root)
+    version = tree.modelled_version()
+    assert str(version) == "4.5.0-blockscaled_stage_pipeline_128"
+    configs = delta_sensitive_configs(str(version), 3, seed=7, only=["blockscaled_stage_pipeline_128"],
+                                      archs=("sm100", "sm120"))["blockscaled_stage_pipeline_128"]
+    assert len(configs) == 3
+    results = verify(configs, tree)
+    assert all(r.status == AGREE for r in results), [f"{r.config.name()}: {r.detail}" for r in results]
+    # and each measurement differs from what the unpatched 4.5.0 model says: the compile saw the reverted term
+    with_term = [footprint(dataclasses.replace(r.config, cutlass=version.release)) for r in results]
+    assert all((r.measured["total"], r.measured["stages"]) != (fp.total_bytes, fp.stages)
+               for r, fp in zip(results, with_term))

@@ -58,7 +58,45 @@ def add_config_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mode", type=str_arg(), help="grouped | ptr_array")
     g.add_argument("--kind", type=str_arg(), help="dense | block_scaled | blockwise (inferred when omitted)")
     g.add_argument("--scale-granularity", type=str_arg(), help="gMxgNxgK for FP8 blockwise")
-    g.add_argument("--cutlass", type=str_arg(), help="CUTLASS version, e.g. 4.2.0 or 4.5.0")
+    g.add_argument("--cutlass", type=str_arg("a CUTLASS release or tree path"),
+                   help="CUTLASS release (4.2.0 .. 4.7.0, patch releases included, e.g. 4.3.6), or the path of a "
+                        "CUTLASS tree (modelled by the deltas its headers carry)")
+    add_assume_flag(g)
+
+
+def add_assume_flag(p) -> None:
+    p.add_argument("--assume-cutlass", metavar="X.Y.Z", type=str_arg("a modelled CUTLASS release"),
+                   help="answer for a CUTLASS release newer than the newest modelled one (given by --cutlass) with "
+                        "the rules of this modelled release; every answer then says 'assumed'")
+
+
+def looks_like_path(value: str) -> bool:
+    """A --cutlass value naming a folder rather than a release number."""
+    import os
+
+    return os.sep in value or value.startswith(("~", ".")) or (not value[:1].isdigit() and not
+                                                                value.lower().startswith("v"))
+
+
+def cutlass_version_text(value: str, assume: Optional[str], field: str = "--cutlass") -> str:
+    """What ``--cutlass`` (with ``--assume-cutlass``) makes the config's ``cutlass``: a release, a tree modelled by
+    its contents (``4.5.0-sm120_sfb_padded``), or an assumed release (``4.8.0 as 4.7.0``)."""
+    from ..errors import VersionError
+    from ..versions import NEWEST_MODELLED, OLDEST_MODELLED, CutlassVersion, assume as assume_release
+
+    if looks_like_path(value):
+        from cpp_bindings.trees import tree_from_path
+
+        return str(tree_from_path(value).modelled_version(assume=assume))
+    try:
+        if assume is not None:
+            return str(assume_release(value, assume))
+        return str(CutlassVersion.parse(value))
+    except VersionError as e:
+        why = str(e).removeprefix("cutlass: ")
+        raise ConfigError(field if assume is None else f"{field} / --assume-cutlass", value,
+                          f"a CUTLASS release {OLDEST_MODELLED} .. {NEWEST_MODELLED} (every tag, e.g. 4.3.6) or a "
+                          f"CUTLASS tree path", why) from None
 
 
 #: The attribute names of the config flags (a config given by --config/--configs conflicts with any of them).
@@ -90,6 +128,10 @@ def configs_from_file(path: str) -> list:
 def config_from_flags(args) -> KernelConfig:
     if not args.arch or not args.a:
         raise ConfigError("arch/a", None, "--arch and --a (or --config JSON / --configs FILE)", "missing")
+    assume = getattr(args, "assume_cutlass", None)
+    if assume is not None and args.cutlass is None:
+        raise ConfigError("--assume-cutlass", assume, "--assume-cutlass together with --cutlass (the newer release or "
+                                                      "the tree it stands in for)", "nothing to assume")
     data = {"arch": args.arch, "a": args.a}
     for key in CONFIG_KEYS:
         if key in ("arch", "a"):
@@ -106,6 +148,8 @@ def config_from_flags(args) -> KernelConfig:
                 raise ConfigError("fusion", value, "a fusion name or a JSON object", f"malformed JSON: {e.msg}")
         if key == "stages" and value.isdigit():
             value = int(value)
+        if key == "cutlass":
+            value = cutlass_version_text(value, assume)
         data[key] = value
     return KernelConfig.from_dict(data)
 

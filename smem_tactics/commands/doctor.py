@@ -49,9 +49,21 @@ def _cutlass_trees() -> list:
     except ImportError:  # the model installed without the oracle package
         return []
     try:
-        return [{"version": t.version, "source": t.source} for t in installed_trees()]
+        trees = installed_trees()
     except SmemTacticsError as e:
         return [{"version": None, "source": f"unusable: {e}"}]
+    out = []
+    for t in trees:
+        entry = {"version": t.version, "source": t.source, "include": str(t.include)}
+        try:  # what the tree is modelled as: its release and the deltas its headers carry
+            contents = t.contents()
+            entry["deltas"] = sorted(contents.present)
+            version = t.modelled_version()
+            entry.update(modelled_as=str(version), modelled=version.describe())
+        except SmemTacticsError as e:
+            entry.update(modelled_as=None, modelled=f"not modelled: {e}")
+        out.append(entry)
+    return out
 
 
 def _framework_findings(framework: str, version: Optional[str], lim: Optional[DeviceLimit]) -> dict:
@@ -116,6 +128,10 @@ def run(args) -> int:
     if trees:
         for t in trees:
             print(f"  CUTLASS headers {t['version']} ({t['source']})")
+            if t.get("modelled"):
+                print(f"    modelled as: {t['modelled']}")
+            if t.get("deltas") is not None:
+                print(f"    deltas found in its headers: {', '.join(t['deltas']) or 'none'}")
     else:
         print("  CUTLASS headers: none found (pip install nvidia-cutlass or flashinfer-python to run the oracle)")
     shown = [f for f in frameworks if f["findings"]]

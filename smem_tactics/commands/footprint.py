@@ -7,7 +7,7 @@ import json
 
 from ..config import KernelConfig
 from ..contract import EXIT_NEGATIVE, EXIT_OK
-from ..errors import SmemTacticsError
+from ..errors import ConfigError, SmemTacticsError
 from ..verdict import verdict
 from ._common import (add_config_flags, add_limit_flags, config_from_flags, config_from_json_arg, config_source,
                       configs_from_file, limit_from_args, table)
@@ -33,6 +33,7 @@ def _answer(cfg_or_error, limit) -> dict:
     out = v.to_dict()
     out["name"] = cfg_or_error.name()
     _add_facts(out, cfg_or_error)
+    out["cutlass"] = cfg_or_error.cutlass.describe()
     return out
 
 
@@ -48,6 +49,10 @@ def run(args) -> int:
     """Exit 0: answered (fits, does not fit, or limit unknown); 1: CUTLASS rejects the config (with --configs: any
     line was rejected or bad); 2: bad input."""
     source = config_source(args)
+    if args.assume_cutlass is not None and source != "flags":
+        raise ConfigError("--assume-cutlass", args.assume_cutlass, "--assume-cutlass with the config flags (--cutlass "
+                          "X.Y.Z or a tree path); in JSON write \"cutlass\": \"X.Y.Z as A.B.C\"",
+                          "conflicting options")
     if source == "configs":
         items = configs_from_file(args.configs)
         limit = limit_from_args(args)
@@ -67,6 +72,7 @@ def run(args) -> int:
         ans = v.to_dict()
         ans["name"] = cfg.name()
         _add_facts(ans, cfg)
+        ans["cutlass"] = cfg.cutlass.describe()
         print(json.dumps(ans, indent=2))
         return EXIT_OK if v.error is None else EXIT_NEGATIVE
     print(describe(cfg))
@@ -99,5 +105,5 @@ def describe(cfg: KernelConfig) -> str:
     return (f"{cfg.arch.value} {cfg.kind.value} {cfg.mode.value} GEMM: {ab} -> D {cfg.d.value} (C {c}, "
             f"{cfg.layout_cd.value}-major){extra}\n"
             f"tile {'x'.join(map(str, cfg.tile))}, cluster {'x'.join(map(str, cfg.cluster))}, "
-            f"{cfg.kernel_schedule.value} / {cfg.epilogue_schedule.value}, CUTLASS {cfg.cutlass}")
+            f"{cfg.kernel_schedule.value} / {cfg.epilogue_schedule.value}, CUTLASS {cfg.cutlass.describe()}")
 

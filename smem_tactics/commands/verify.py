@@ -29,6 +29,9 @@ def register(sub) -> None:
                      help="one JSON config per line ('-' for stdin); every line must parse")
     p.add_argument("--seed", type=int_arg(0, 2**63 - 1), default=0, help="seed of the random sample (default 0)")
     p.add_argument("--archs", help="archs to sample (default sm90,sm100,sm120)")
+    p.add_argument("--assume-cutlass", metavar="X.Y.Z", type=str_arg("a modelled CUTLASS release"),
+                   help="model a tree newer than the newest modelled release (4.7.0) with this release's rules (plus "
+                        "the deltas its headers carry); its answers then say 'assumed'")
     p.add_argument("--compiler", default="g++", choices=("g++", "nvcc"), help="probe compiler (default g++)")
     p.add_argument("--jobs", type=int_arg(1, MAX_JOBS, "a number of processes"),
                    help="parallel compiles (default: CPU count)")
@@ -57,18 +60,17 @@ def run(args) -> int:
         if unknown:
             raise ConfigError("--archs", unknown[0], SAMPLE_ARCHS)
         sample = (n, archs)
-    trees = [resolve_tree(path) for path in args.cutlass] if args.cutlass else installed_trees()
+    trees = [_tree(value, resolve_tree) for value in args.cutlass] if args.cutlass else installed_trees()
     if not trees:
         resolve_tree()  # raises the "no CUTLASS tree" error with install hints
+    models = _modelled(trees, args.assume_cutlass)
     failed = 0
-    for tree in trees:
-        if sample is not None:  # draw configs the model accepts under this tree's CUTLASS version
-            from ..versions import CutlassVersion
-
-            configs = random_configs(sample[0], seed=args.seed, archs=sample[1],
-                                     cutlass=str(CutlassVersion.parse(tree.version)))
+    for tree, (version, contents) in zip(trees, models):
+        if sample is not None:  # draw configs the model accepts under the version this tree is modelled as
+            configs = random_configs(sample[0], seed=args.seed, archs=sample[1], cutlass=str(version))
         bar = ProgressBar(len(configs), f"CUTLASS {tree.version}")
-        comparisons = verify(configs, tree, compiler=args.compiler, jobs=args.jobs, progress=bar.advance)
+        comparisons = verify(configs, tree, compiler=args.compiler, jobs=args.jobs, progress=bar.advance,
+                             version=version)
         counts = {AGREE: 0, BOTH_REJECT: 0, DEVICE_REJECT: 0, MISMATCH: 0}
         for c in comparisons:
             counts[c.status] += 1
@@ -76,10 +78,13 @@ def run(args) -> int:
         if args.json:
             for c in comparisons:
                 d = c.to_dict()
-                d["cutlass_tree"] = {"version": tree.version, "source": tree.source}
+                d["cutlass_tree"] = {"version": tree.version, "source": tree.source, "modelled_as": str(version),
+                                     "assumed": bool(version.assumed), "deltas": sorted(contents.present)}
                 print(json.dumps(d))
             continue
         print(f"\nCUTLASS {tree.version} ({tree.source}, {tree.include})")
+        for line in tree_report(version, contents):
+            print(line)
         rows = []
         for c in comparisons:
             p, m = c.predicted or {}, c.measured or {}
@@ -92,3 +97,54 @@ def run(args) -> int:
         print(f"{counts[AGREE]} agree, {counts[BOTH_REJECT]} rejected by both, {counts[DEVICE_REJECT]} rejected by "
               f"device-compile rules (host probe builds them), {counts[MISMATCH]} mismatches")
     return EXIT_NEGATIVE if failed else EXIT_OK
+
+
+def _tree(value: str, resolve_tree):
+    """A --cutlass value: a tree path, or a release number naming an installed tree (``verify --cutlass 4.5.0``)."""
+    from ._common import looks_like_path
+
+    if looks_like_path(value):
+        return resolve_tree(value)
+    from ..errors import VersionError
+    from ..versions import CutlassVersion
+
+    try:
+        version = CutlassVersion.parse(value)
+    except VersionError as e:
+        raise ConfigError("--cutlass", value, "a CUTLASS tree path, or the release of an installed tree",
+                          str(e).removeprefix("cutlass: ")) from None
+    return resolve_tree(version=str(version))
+
+
+def _modelled(trees: list, assume) -> list:
+    """(version, contents) per tree; --assume-cutlass is refused when no tree needs it (a conflicting option)."""
+    from ..errors import VersionError
+
+    out, needed = [], False
+    for tree in trees:
+        contents = tree.contents()
+        try:
+            version = tree.modelled_version()
+        except VersionError:
+            if assume is None:
+                raise
+            needed = True
+            version = tree.modelled_version(assume=assume)
+        out.append((version, contents))
+    if assume is not None and not needed:
+        raise ConfigError("--assume-cutlass", assume, "--assume-cutlass only for a tree newer than the newest modelled "
+                          "release", "every tree given is a modelled release: nothing to assume")
+    return out
+
+
+def tree_report(version, contents) -> list:
+    """Lines saying how a tree is modelled and which deltas its headers carry (verify and doctor print them)."""
+    from ..versions import DELTAS
+
+    lines = [f"  modelled as: {version.describe()}"]
+    found = [d.name for d in DELTAS if d.name in contents.present]
+    lines.append(f"  deltas found in its headers ({len(found)} of {len(DELTAS)}): " + (", ".join(found) or "none"))
+    if version.added or version.removed:
+        lines.append(f"  not the tagged release {version.release}: a commit between tags (or patched), modelled by "
+                     f"what its headers contain")
+    return lines

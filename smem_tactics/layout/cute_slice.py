@@ -57,6 +57,23 @@ def _compose_error(lhs: tuple, shape: int, stride: int):
     return None
 
 
+def _pow2_error(lhs: tuple, shape: int, stride: int):
+    """``to_mixed_bits`` of ``composition(lhs, shape:stride)`` (``cute/swizzle.hpp``): every leaf of the composed
+    layout needs shape * stride to be 0 or a power of two ("Requires pow2 shape*stride."), or None."""
+    rest_shape, rest_stride = shape, stride
+    for cur_shape, cur_stride in lhs:
+        next_shape = -(-cur_shape // rest_stride)
+        next_stride = -(-rest_stride // cur_shape)
+        if next_shape != 1 and rest_shape != 1:
+            new_shape = min(next_shape, rest_shape)
+            leaf = new_shape * rest_stride * cur_stride
+            if leaf and leaf & (leaf - 1):
+                return "Requires pow2 shape*stride."
+            rest_shape //= new_shape
+        rest_stride = next_stride
+    return None  # the rest lands on the projection's trailing stride-0 mode
+
+
 @functools.lru_cache(maxsize=8192)
 def kmajor_slice_error(rows: int, k: int, bits: int, k_instr: int, stages: int):
     """Slicing one stage off a K-major operand's smem layout: the atom is 8 rows x W elements (the widest
@@ -70,7 +87,11 @@ def kmajor_slice_error(rows: int, k: int, bits: int, k_instr: int, stages: int):
     anti, only = _swizzle_projections(b)
     stage = rows * k
     leaves = ((8, w), (rows // 8, 8 * w), (k_instr, 1), (w // k_instr, k_instr), (k // w, w * rows))
+    # slice_and_offset (cute/swizzle_layout.hpp): compose both projections with the diced stage mode, take the
+    # stage offset's mixed bits (the pow2 check: rows = 24 with a 128-byte K at 2 or 4 stages, seen compiling
+    # SM100 tf32 256x48x32 2-SM kernels against 4.3-4.5), then compose with every mode kept
     return (_compose_error(anti, stages, stage) or _compose_error(only, stages, stage)
+            or _pow2_error(only, stages, stage)
             or next((e for e in (_compose_error(only, sh, st) for sh, st in leaves) if e), None))
 
 

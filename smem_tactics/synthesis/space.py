@@ -84,6 +84,13 @@ def dtype_recipe(dtype: str, arch: Arch) -> DtypeRecipe:
 
 def check_recipe_version(recipe: DtypeRecipe, arch: Arch, cutlass: CutlassVersion) -> None:
     """A clear error when the recipe's kernels need a newer CUTLASS on this arch than the one targeted."""
+    if recipe.kind == "dense" and arch.family is Arch.SM120:
+        # the SM12x dense (FP8) grouped GEMM is the sm120_dense_ptr_array delta: a tree between tags that carries it
+        # qualifies whatever its version.h says
+        from ..versions import SM120_DENSE_PTR_ARRAY
+
+        if cutlass.has(SM120_DENSE_PTR_ARRAY):
+            return
     if recipe.min_cutlass is not None and cutlass < recipe.min_cutlass:
         raise ConfigError("cutlass", str(cutlass), f"{recipe.min_cutlass} or newer",
                           f"{recipe.name} grouped GEMM on {arch.value} exists from CUTLASS {recipe.min_cutlass}")
