@@ -22,7 +22,6 @@ from . import (
     MOE_OPS,
     Pruner,
     RunnerFacts,
-    activation_name,
     dtype_path,
     output_name,
     package_version,
@@ -34,6 +33,11 @@ from . import (
 
 RUNNER_MODULE = "tensorrt_llm._torch.custom_ops.torch_custom_ops"
 _state: dict = {"pruner": None, "wrapped": []}
+
+#: TensorRT-LLM's answer to an empty list (autotuner.py, 1.2.0rc2 and main line): nothing is profiled, choose_one
+#: warns "No valid runner/tactic was found ..." and falls back to tactic -1.
+EMPTY = ()
+EMPTY_CONVENTION = "TensorRT-LLM: [], on which its tuner warns and runs the fallback tactic -1"
 
 
 def installed_version() -> Optional[str]:
@@ -55,7 +59,7 @@ def runner_facts(runner: Any, kwargs: dict) -> RunnerFacts:
         gemm=gemm,
         finalize=bool(getattr(runner, "use_fused_finalize", True)),
         output=output_name(getattr(runner, "output_dtype", None)),
-        activation=activation_name(getattr(runner, "activation_type", "swiglu")),
+        activation=getattr(runner, "activation_type", None),
         runner_count=count,
     )
 
@@ -83,7 +87,7 @@ def install(gpu: Optional[str] = None, arch: Optional[str] = None, limit: Option
     """
     cls = runner_class or _default_runner_class()
     pruner = Pruner("trtllm", version or installed_version(), resolve_device(gpu, arch, limit), cutlass,
-                    logger or LOG)
+                    logger or LOG, empty=EMPTY, empty_convention=EMPTY_CONVENTION)
     _state["pruner"] = pruner
     if wrap_get_valid_tactics(cls, _op_of, runner_facts, lambda: _state["pruner"]):
         _state["wrapped"].append(cls)
