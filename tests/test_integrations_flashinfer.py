@@ -366,3 +366,12 @@ def test_blocklist_bad_input_is_one_line(tmp_path, capsys, argv, needle):
     assert main(["blocklist", *argv, "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_cache_writer_refuses_a_version_without_a_file_cache(tuner, runner_cls, tmp_path):
+    from smem_tactics.errors import VersionError
+
+    choices = choose_tactics("flashinfer", "0.6.4", "nvfp4", gpu="gb10")
+    with pytest.raises(VersionError, match="has no file cache"):
+        write_flashinfer_cache(tmp_path / "c.json", runner_cls(), moe_inputs(8), choices, version="0.6.4")
+    assert not (tmp_path / "c.json").exists()
