@@ -5,8 +5,10 @@
     smem_trtllm.uninstall()
 
 It wraps ``get_valid_tactics`` of ``MoERunner`` in ``tensorrt_llm._torch.custom_ops.torch_custom_ops`` (the
-runner behind ``trtllm::fused_moe::gemm1`` / ``gemm2``; 1.2.x API: ``get_valid_tactics(inputs, profile,
-**kwargs)`` returns ``range(fused_moe_runner.get_tactic_num(kwargs["gemm_idx"]))``). ``forward`` (and the
+runner behind ``trtllm::fused_moe::gemm1`` / ``gemm2``; 1.2.x and main line: ``get_valid_tactics(inputs, profile,
+**kwargs)`` returns ``range(fused_moe_runner.get_tactic_num(kwargs["gemm_idx"]))``). The installed version picks
+its catalog (1.2.x, 1.3.x, main line; newer versions runtime-checked) and its activation enum (main line: the int
+of ``tensorrt_llm._torch.utils.ActivationType``, Swiglu 5 / Geglu 6; a 1.2 runner carries none). ``forward`` (and the
 tuner's ``do_preparation`` call) is untouched and no attribute is added to runners, so ``hash(runner)`` --
 part of TensorRT-LLM 1.2's cache key -- and ``unique_id()`` of newer versions stay what they were.
 """
