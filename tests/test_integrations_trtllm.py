@@ -35,6 +35,14 @@ def _profiled(gemm):
     return {t for g, t, prep in S.LAUNCHES if g == gemm and not prep}
 
 
+def _tuning(tuner_cls, runner_cls, **install):
+    """The plug-in installed for ``runner_cls`` and a stand-in tuner in tuning mode."""
+    plugin.install(runner_class=runner_cls, **install)
+    tuner = tuner_cls()
+    tuner.is_tuning_mode = True
+    return tuner
+
+
 def _messages(caplog, level=logging.WARNING, name="smem_tactics"):
     return [r.getMessage() for r in caplog.records if r.levelno == level and r.name.startswith(name)]
 
@@ -52,9 +60,7 @@ def test_importing_the_plugins_imports_no_framework():
 
 
 def test_12_gemm2_loses_exactly_the_tiles_that_cannot_fit_a_gb10(caplog):
-    plugin.install(gpu="gb10", version="1.2.1", runner_class=S.MoERunner12)
-    tuner = S.Tuner12()
-    tuner.is_tuning_mode = True
+    tuner = _tuning(S.Tuner12, S.MoERunner12, gpu="gb10", version="1.2.1")
     with caplog.at_level(logging.INFO, logger="smem_tactics.integrations"):
         S.tune(tuner, S.MoERunner12(), 2)
         S.tune(tuner, S.MoERunner12(), 1)
@@ -67,9 +73,7 @@ def test_12_gemm2_loses_exactly_the_tiles_that_cannot_fit_a_gb10(caplog):
 
 def test_main_line_is_pruned_by_default_with_its_own_lists():
     """TensorRT-LLM 1.4.0rc1 (main line): the #12704 lists (6 / 12 tactics on SM12x NVFP4), detected by version."""
-    plugin.install(gpu="gb10", version="1.4.0rc1", runner_class=S.MoERunnerMain)
-    tuner = S.TunerMain()
-    tuner.is_tuning_mode = True
+    tuner = _tuning(S.TunerMain, S.MoERunnerMain, gpu="gb10", version="1.4.0rc1")
     S.tune(tuner, S.MoERunnerMain(), 2)
     assert _profiled(2) == set(range(12)) - {4, 5}  # FINALIZE 128x256 / 256x128: 102400 B
 
@@ -81,26 +85,20 @@ def test_main_line_is_pruned_by_default_with_its_own_lists():
     (2, {8}),         # Gelu = 2
 ])
 def test_main_line_activation_enum_decides_the_bf16_gemm1_kernel(activation, pruned):
-    plugin.install(gpu="gb10", version="1.4.0rc1", runner_class=S.MoERunnerMain)
-    tuner = S.TunerMain()
-    tuner.is_tuning_mode = True
+    tuner = _tuning(S.TunerMain, S.MoERunnerMain, gpu="gb10", version="1.4.0rc1")
     # the main-line catalog has no SM12x BF16 list: the runner's 9 tactics match 1.2's (runtime-checked alternate)
     S.tune(tuner, S.MoERunnerMain(x_dtype=S.BF16, weight_dtype=S.BF16, counts=(9, 9), activation_type=activation), 1)
     assert _profiled(1) == set(range(9)) - pruned
 
 
 def test_12_runner_without_activation_is_judged_under_both_kernels():
-    plugin.install(gpu="gb10", version="1.2", runner_class=S.MoERunner12)
-    tuner = S.Tuner12()
-    tuner.is_tuning_mode = True
+    tuner = _tuning(S.Tuner12, S.MoERunner12, gpu="gb10", version="1.2")
     S.tune(tuner, S.MoERunner12(x_dtype=S.BF16, weight_dtype=S.BF16, counts=(9, 9)), 1)
     assert _profiled(1) == set(range(9)) - {8}  # only what fails with the gated and the plain kernel
 
 
 def test_13_runner_carrying_12_lists_uses_them_after_the_count_check(caplog):
-    plugin.install(gpu="gb10", version="1.3.0rc17", runner_class=S.MoERunner12)
-    tuner = S.Tuner12()
-    tuner.is_tuning_mode = True
+    tuner = _tuning(S.Tuner12, S.MoERunner12, gpu="gb10", version="1.3.0rc17")
     with caplog.at_level(logging.INFO, logger="smem_tactics.integrations"):
         S.tune(tuner, S.MoERunner12(counts=(8, 16)), 2)
     assert _profiled(2) == set(range(16)) - {6, 7}
@@ -112,9 +110,7 @@ def test_13_runner_carrying_12_lists_uses_them_after_the_count_check(caplog):
     ((7, 13), set(range(13)), "the runner offers 13 tactics but the TensorRT-LLM main catalog"),
 ])
 def test_newer_unknown_version_uses_the_newest_catalog_only_when_the_runner_matches(caplog, counts, profiled, warned):
-    plugin.install(gpu="gb10", version="1.6.0", runner_class=S.MoERunnerMain)
-    tuner = S.TunerMain()
-    tuner.is_tuning_mode = True
+    tuner = _tuning(S.TunerMain, S.MoERunnerMain, gpu="gb10", version="1.6.0")
     with caplog.at_level(logging.WARNING, logger="smem_tactics.integrations"):
         S.tune(tuner, S.MoERunnerMain(counts=counts), 2)
         S.tune(tuner, S.MoERunnerMain(counts=counts), 2, tokens=3)
@@ -124,9 +120,7 @@ def test_newer_unknown_version_uses_the_newest_catalog_only_when_the_runner_matc
 
 
 def test_older_version_passes_through_with_one_warning(caplog):
-    plugin.install(gpu="gb10", version="1.1.0", runner_class=S.MoERunner12)
-    tuner = S.Tuner12()
-    tuner.is_tuning_mode = True
+    tuner = _tuning(S.Tuner12, S.MoERunner12, gpu="gb10", version="1.1.0")
     with caplog.at_level(logging.WARNING, logger="smem_tactics.integrations"):
         S.tune(tuner, S.MoERunner12(), 2)
         S.tune(tuner, S.MoERunner12(), 1)
@@ -135,9 +129,7 @@ def test_older_version_passes_through_with_one_warning(caplog):
 
 
 def test_finalize_disabled_runner_is_judged_on_its_own_list():
-    plugin.install(gpu="gb10", version="1.2", runner_class=S.MoERunner12)
-    tuner = S.Tuner12()
-    tuner.is_tuning_mode = True
+    tuner = _tuning(S.Tuner12, S.MoERunner12, gpu="gb10", version="1.2")
     S.tune(tuner, S.MoERunner12(use_fused_finalize=False, counts=(8, 8)), 2)
     assert _profiled(2) == set(range(8))
 
@@ -254,9 +246,7 @@ class _IterRunner(S.MoERunner12):
 
 
 def test_an_iterator_is_materialized_once_and_never_handed_back_exhausted():
-    plugin.install(gpu="gb10", version="1.2", runner_class=_IterRunner)
-    tuner = S.Tuner12()
-    tuner.is_tuning_mode = True
+    tuner = _tuning(S.Tuner12, _IterRunner, gpu="gb10", version="1.2")
     S.tune(tuner, _IterRunner(), 1)  # nothing pruned for GEMM1: the whole list must still be there
     S.tune(tuner, _IterRunner(), 2)
     assert _profiled(1) == set(range(8)) and _profiled(2) == set(range(16)) - {6, 7}
