@@ -4,7 +4,7 @@
     python scripts/verify_catalogs.py --tree /path/to/cutlass-4.4.1 [--tree ...] [--archs sm120 sm90]
                                       [--output bf16] [--json results.json]
 
-Every cataloged tactic of TensorRT-LLM 1.2 / main-post-12704 and FlashInfer 0.6.4 / 0.7.2.post1 on the chosen
+Every cataloged tactic of TensorRT-LLM 1.2 / main and FlashInfer 0.6.4 / 0.6.9 / 0.7.2.post1 / 0.7.4 on the chosen
 archs is composed the way the framework's launcher composes it and compiled host-only (g++ and the CUDA
 headers; TensorRT-LLM's cutlass_extensions come from the installed flashinfer-python or
 SMEM_TACTICS_CUTLASS_EXTENSIONS). Results: docs/catalog_verification.md.

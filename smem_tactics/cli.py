@@ -22,7 +22,7 @@ from .contract import EXIT_BUG, EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE
 from .errors import SmemTacticsError
 
 #: Sub-command modules under smem_tactics.commands, in help order.
-COMMANDS = ("footprint", "verify", "tactics", "doctor", "table", "synthesize", "emit", "compile_facts")
+COMMANDS = ("footprint", "verify", "tactics", "blocklist", "doctor", "table", "synthesize", "emit", "compile_facts")
 
 
 

@@ -10,6 +10,7 @@ from smem_tactics.catalogs import (
     FITS,
     NOT_MODELLED,
     SMEM,
+    catalog_for,
     find_version,
     judge_all,
     kernel_for,
@@ -185,13 +186,91 @@ def test_smallest_and_fallback():
 
 
 def test_versions_and_what_they_ship():
-    assert known_versions("trtllm") == ("1.2", "main-post-12704")
-    assert known_versions("flashinfer") == ("0.6.4", "0.7.2.post1")
-    assert resolve_version("flashinfer", "0.6.4").cutlass == "4.2.1"
-    assert resolve_version("flashinfer", "0.7.2.post1").cutlass == "4.5.0"
+    assert known_versions("trtllm") == ("1.2", "1.3", "main")
+    assert known_versions("flashinfer") == ("0.6.4", "0.6.9", "0.7.2.post1", "0.7.4")
+    assert [resolve_version("flashinfer", v).cutlass for v in known_versions("flashinfer")] == \
+        ["4.2.1", "4.4.2", "4.5.0", "4.5.0"]
     assert resolve_version("trtllm", "1.2.0rc2").cutlass is None
     assert resolve_version("tensorrt-llm", "1.2.1").default_cutlass == ("4.4.1", "4.4.2")
-    assert find_version("trtllm", "1.3.0rc17") is None
+    assert find_version("trtllm", "1.3.0rc17").key == "1.3" and find_version("trtllm", "1.4.0rc1").key == "main"
+    assert find_version("trtllm", "main-post-12704").key == "main"  # the old name still works
+    # the default is the newest entry read at its own tag, never one checked only at run time
+    assert resolve_version("trtllm").key == "1.2" and resolve_version("flashinfer").key == "0.7.4"
+
+
+@pytest.mark.parametrize("framework, version, key, how", [
+    ("trtllm", "1.2.1", "1.2", "exact"), ("trtllm", "1.3.0rc17", "1.3", "exact"), ("trtllm", "1.4.0rc1", "main", "exact"),
+    ("trtllm", "1.6.0", "main", "newer"), ("trtllm", "1.1.0", None, None), ("trtllm", "junk", None, None),
+    ("flashinfer", "0.6.9", "0.6.9", "exact"), ("flashinfer", "0.8.0", "0.7.4", "newer"), ("flashinfer", "0.6.5", None, None),
+])
+def test_installed_version_picks_its_catalog(framework, version, key, how):
+    fv, got = catalog_for(framework, version)
+    assert (fv.key if fv else None) == key and (got if fv else None) == how
+
+
+@pytest.mark.parametrize("framework, version, value, name", [
+    # TensorRT-LLM main line: enum class ActivationType in cpp/.../cutlass_kernels/include/common.h@3585984b
+    ("trtllm", "main", 2, "gelu"), ("trtllm", "main", 3, "relu"), ("trtllm", "main", 5, "swiglu"),
+    ("trtllm", "main", 6, "geglu"), ("trtllm", "1.3", 5, "swiglu"),
+    ("trtllm", "1.2", 5, None),  # the 1.2-era MoERunner carries no activation: ints are not interpreted
+    # FlashInfer: ActivationType in each wheel (Identity moved from 7 to 9 in 0.7)
+    ("flashinfer", "0.6.4", 3, "swiglu"), ("flashinfer", "0.6.9", 7, "identity"),
+    ("flashinfer", "0.7.2.post1", 4, "geglu"), ("flashinfer", "0.7.2.post1", 9, "identity"),
+    ("flashinfer", "0.7.4", 13, "powlu"), ("flashinfer", "0.7.4", 99, None), ("flashinfer", "0.7.4", True, None),
+])
+def test_activation_enum_per_version(framework, version, value, name):
+    assert resolve_version(framework, version).activation(value) == name
+
+
+def test_every_version_says_what_its_tuner_does_with_an_empty_list_and_its_cache():
+    for fw in ("trtllm", "flashinfer"):
+        for key in known_versions(fw):
+            fv = resolve_version(fw, key)
+            assert fv.empty_list and fv.activation_source and "writable" in fv.cache, key
+            assert fv.cache["writable"] or fv.cache["reason"], key
+    assert not resolve_version("trtllm", "1.2").cache["writable"]  # hash(runner) keys: per process
+    assert "hash(runner)" in resolve_version("trtllm", "1.2").cache["reason"]
+    assert resolve_version("trtllm", "main").cache["writable"]
+    assert [resolve_version("flashinfer", k).blocklist for k in known_versions("flashinfer")] == \
+        [False, False, True, True]
+
+
+def test_flashinfer_069_sm121_nvfp4_offers_six_tiles_two_without_a_dispatch_case():
+    g1 = tactics("flashinfer", "0.6.9", "sm121", "nvfp4", 1)
+    g2 = tactics("flashinfer", "0.6.9", "sm121", "nvfp4", 2)
+    assert (len(g1), len(g2)) == (12, 24) and g2[0].value == 12  # combined index
+    assert [t.tile_name for t in g1[:6]] == ["CtaShape128x128x128B", "CtaShape128x128x64B", "CtaShape256x128x64B",
+                                             "CtaShape128x256x64B", "CtaShape128x128x256B", "CtaShape256x128x128B"]
+    verdicts = judge_all(g1 + g2, GB10, "4.4.2")
+    bad = {v.tactic.value: v.kind for v in verdicts if not v.fits}
+    assert bad == {**{x: "no dispatch case" for x in (4, 5, 10, 11, 16, 17, 22, 23, 28, 29, 34, 35)},
+                   20: "shared memory", 21: "shared memory"}
+    assert "SHAPE_CASE(120, 128, 128, 256)" in next(v.reason for v in verdicts if v.tactic.value == 4)
+    assert next(v for v in verdicts if v.tactic.value == 20).why() == "shared memory: 102400 B > 101376 B"
+
+
+def test_flashinfer_074_lists_equal_0721s():
+    for gemm in (1, 2):
+        for dtype in ("nvfp4", "mxfp8_mxfp4", "fp8", "bf16"):
+            a = tactics("flashinfer", "0.7.2.post1", "sm120", dtype, gemm)
+            b = tactics("flashinfer", "0.7.4", "sm120", dtype, gemm)
+            assert [x.to_dict() for x in a] == [x.to_dict() for x in b]
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(cutlass="junk"), "cutlass"), (dict(cutlass=[4, 5, 0]), "cutlass"), (dict(cutlass="3.9.0"), "cutlass"),
+    (dict(output="e4m3"), "output"), (dict(activation="mish"), "activation"), (dict(limit=-1), "limit"),
+    (dict(limit="lots"), "limit"), (dict(limit=True), "limit"),
+])
+def test_judge_all_refuses_bad_arguments_instead_of_marking_everything_not_modelled(kwargs, field):
+    args = dict(limit=GB10, cutlass="4.4.1", output="bf16", activation="swiglu")
+    args.update(kwargs)
+    with pytest.raises(ConfigError) as info:
+        judge_all(tactics("trtllm", "1.2", "sm121", "nvfp4", 2), args["limit"], args["cutlass"], args["output"],
+                  args["activation"])
+    assert str(info.value).startswith(field + ":")
+    with pytest.raises(ConfigError):
+        judge_all(["not a tactic"], GB10, "4.4.1")
 
 
 @pytest.mark.parametrize("call, field", [
@@ -221,7 +300,7 @@ def test_tactics_command_shows_both_cutlass_rule_sets_and_the_published_failures
     assert main(["tactics", "--framework", "trtllm", "--gpu", "gb10", "--dtype", "nvfp4", "--gemm", "2"]) == 0
     out = capsys.readouterr().out
     assert "CUTLASS 4.4.1: bytes stages verdict" in out and "CUTLASS 4.4.2: bytes stages verdict" in out
-    assert "CUTLASS 4.4.1 rules: 2 of 16 fail (shared memory: 6, 7)" in out
+    assert "CUTLASS 4.4.1 rules: 2 of 16 cannot run (tuner values -- shared memory: 6, 7)" in out
     assert "102400 s3 FAILS (over by 1024)" in out
     assert "published: 13 of 16 failed" in out and "the other 11 are not explained by shared memory" in out
     assert "fallback (tactic -1 -> index 0)" in out
@@ -249,9 +328,21 @@ def test_tactics_command_bad_input_is_one_line(capsys, argv, needle):
 
 
 def test_tactics_command_bad_gemm_is_a_usage_error(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["tactics", "--framework", "trtllm", "--gpu", "gb10", "--dtype", "nvfp4", "--gemm", "3"])
-    assert "invalid choice: 3" in str(info.value) and "Traceback" not in capsys.readouterr().err
+    assert main(["tactics", "--framework", "trtllm", "--gpu", "gb10", "--dtype", "nvfp4", "--gemm", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 3" in err and "Traceback" not in err
+
+
+def test_tactics_command_flashinfer_069_gb10_explains_every_failure_and_the_published_count(capsys):
+    assert main(["tactics", "--framework", "flashinfer", "--version", "0.6.9", "--gpu", "gb10", "--dtype", "nvfp4"]) == 0
+    out = capsys.readouterr().out
+    assert "CUTLASS 4.4.2 rules: 4 of 12 cannot run (tuner values -- no dispatch case: 4, 5, 10, 11)" in out
+    assert ("CUTLASS 4.4.2 rules: 10 of 24 cannot run (tuner values -- no dispatch case: 16, 17, 22, 23, 28, 29, 34, "
+            "35; shared memory: 20, 21)") in out
+    assert "  20 (GEMM2 #8 256x128x128 (CtaShape256x128x64B) FINALIZE): shared memory: 102400 B > 101376 B" in out
+    assert "  4 (GEMM1 #4 128x128x512 (CtaShape128x128x256B)): no dispatch case: dispatchMoeGemmSelectTileShape" in out
+    # the published count (PR #2997: 19) against what the catalog explains (14): said, not hidden
+    assert "published: 19 tactics failed on gb10" in out and "the catalog explains 14" in out
 
 
 # -- the oracle on the framework's own composition (compiles; one batch per kernel family) ------------------

@@ -37,17 +37,34 @@ def test_named_device_and_installed_frameworks(monkeypatch, capsys):
     assert "FlashInfer 0.6.4: FlashInfer (CUTLASS fused MoE) 0.6.4; CUTLASS 4.2.1" in out
     assert "TensorRT-LLM 1.2 nvfp4 GEMM2: 2 of 16 fail" in out
     assert "FlashInfer (CUTLASS fused MoE) 0.6.4 mxfp8_mxfp4 GEMM2: 12 of 16 fail" in out
-    assert "dispatch:" in out and "shared memory:" in out
+    assert "no dispatch case:" in out and "shared memory:" in out
+    assert "cache: not written: TensorRT-LLM 1.2.x keys hold hash(runner)" in out
+    assert "FlashInfer 0.6.4 reads no tactic blocklist" in out and "smem-tactics blocklist --framework flashinfer" in out
 
 
 def test_unknown_framework_version_says_so(monkeypatch, capsys):
     _no_gpu(monkeypatch)
-    monkeypatch.setattr(doctor, "package_version", lambda *dists: "1.3.0rc17" if "tensorrt_llm" in dists else None)
+    monkeypatch.setattr(doctor, "package_version", lambda *dists: "1.1.0" if "tensorrt_llm" in dists else None)
     assert main(["doctor", "--gpu", "rtx-pro-6000", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     trt = data["frameworks"][0]
-    assert trt["installed"] == "1.3.0rc17" and "no catalog for 1.3.0rc17" in trt["catalog"] and not trt["findings"]
+    assert trt["installed"] == "1.1.0" and "no catalog for 1.1.0" in trt["catalog"] and not trt["findings"]
     assert data["device"]["arch"] == "sm120" and data["device"]["smem_per_block_optin"] == 101376
+
+
+def test_main_line_and_newer_versions_say_how_they_are_detected(monkeypatch, capsys):
+    _no_gpu(monkeypatch)
+    versions = {"tensorrt_llm": "1.3.0rc17", "flashinfer-python": "0.9.0"}
+    monkeypatch.setattr(doctor, "package_version", lambda *dists: next((versions[d] for d in dists
+                                                                        if d in versions), None))
+    assert main(["doctor", "--gpu", "gb10", "--json"]) == 0
+    trt, fi = json.loads(capsys.readouterr().out)["frameworks"]
+    assert trt["catalog"] == "TensorRT-LLM 1.3" and "runner's tactic counts match" in trt["detection"]
+    nvfp4 = [x for x in trt["findings"] if x["dtype"] == "nvfp4"]
+    assert [(x["gemm"], x["tactics"], x["fail"]) for x in nvfp4] == [(1, 6, 0), (2, 12, 2)]
+    bf16 = [x for x in trt["findings"] if x["dtype"] == "bf16"]
+    assert bf16 and all(x["lists"] == "TensorRT-LLM 1.2" for x in bf16)
+    assert fi["catalog"] == "FlashInfer (CUTLASS fused MoE) 0.7.4" and "newer than every cataloged" in fi["detection"]
 
 
 def test_doctor_runs_as_a_program_on_this_machine():

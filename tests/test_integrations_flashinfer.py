@@ -16,7 +16,8 @@ import pytest
 
 flashinfer_autotuner = pytest.importorskip("flashinfer.autotuner")
 
-from smem_tactics.integrations import DISABLE_ENV, NoFittingTacticError, disabled  # noqa: E402
+from smem_tactics.cli import main  # noqa: E402
+from smem_tactics.integrations import DISABLE_ENV, disabled  # noqa: E402
 from smem_tactics.integrations import flashinfer as plugin  # noqa: E402
 from smem_tactics.integrations.cache import choose_tactics, write_flashinfer_cache  # noqa: E402
 
@@ -125,7 +126,7 @@ def test_a_failing_catalog_lookup_never_breaks_the_tuner(tuner, runner_cls, monk
 
 @pytest.mark.parametrize("kwargs, said", [
     (dict(gpu="gb10", version="0.5.0"), "has no tactic catalog"),
-    (dict(version="0.7.2.post1"), "device (arch and shared-memory limit) is unknown"),
+    (dict(version="0.7.2.post1"), "is unknown or reports an implausible shared-memory limit"),
 ])
 def test_unknown_version_or_device_passes_through_with_a_warning(tuner, runner_cls, caplog, kwargs, said,
                                                                  monkeypatch):
@@ -153,15 +154,74 @@ def test_a_runner_whose_count_disagrees_with_the_catalog_is_not_pruned(tuner, ru
     assert any("offers 31 tactics but" in r.getMessage() for r in caplog.records)
 
 
-def test_everything_pruned_is_a_clear_error_naming_the_smallest_tactic(tuner, runner_cls):
+def test_everything_pruned_follows_flashinfers_empty_list_convention(tuner, runner_cls, caplog):
     plugin.install(arch="sm121", limit=60000, version="0.7.2.post1")
-    with flashinfer_autotuner.autotune(True):
-        with pytest.raises(NoFittingTacticError) as info:
-            choose(tuner, runner_cls(), 2)
-    text = str(info.value)
-    assert "none of the 32" in text and "smallest is tactic" in text and " B." in text
-    smallest_bytes = int(text.split(" at ")[1].split(" B")[0])
+    with caplog.at_level(logging.WARNING):
+        with flashinfer_autotuner.autotune(True):
+            _, tactic = choose(tuner, runner_cls(), 2)
+            _, tactic_small = choose(tuner, runner_cls(), 2, tokens=3)
+    # [-1], as FlashInfer's own MoERunner returns for an empty stage: only the fallback runs, nothing raises
+    assert tactic == -1 and tactic_small == -1 and _profiled(runner_cls, 2) == set()
+    assert {tac for g, tac, prep in runner_cls.calls if g == 2 and not prep} == {-1}
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "none of the 32 nvfp4 tactics" in errors[0] and "the smallest is tactic" in errors[0]
+    smallest_bytes = int(errors[0].split(" at ")[1].split(" B")[0])
     assert smallest_bytes > 60000
+
+
+def test_default_install_detects_the_installed_version(tuner, runner_cls):
+    pruner = plugin.install(gpu="gb10")
+    assert pruner.catalog.key == "0.7.2.post1" and pruner.how == "exact"
+    with flashinfer_autotuner.autotune(True):
+        choose(tuner, runner_cls(), 2)
+    assert _profiled(runner_cls, 2) == set(range(16, 48)) - UNFIT_GEMM2
+
+
+def test_a_device_reporting_zero_bytes_passes_everything_through(tuner, runner_cls, monkeypatch, caplog):
+    import smem_tactics.devices as devices
+
+    monkeypatch.setattr(devices, "detect_local_device",
+                        lambda index=0: devices.DeviceLimit(0, "torch", "NVIDIA GB10", "sm121"))
+    plugin.install(version="0.7.2.post1")
+    with caplog.at_level(logging.WARNING, logger="smem_tactics.integrations"):
+        with flashinfer_autotuner.autotune(True):
+            _, tactic = choose(tuner, runner_cls(), 2)
+    assert _profiled(runner_cls, 2) == set(range(16, 48)) and tactic == 26
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "implausible" in warnings[0]
+
+
+def test_garbage_verdicts_pass_everything_through(tuner, runner_cls, monkeypatch):
+    import smem_tactics.catalogs as catalogs
+
+    monkeypatch.setattr(catalogs, "judge_all", lambda listing, *a: [object()] * len(listing))
+    plugin.install(gpu="gb10", version="0.7.2.post1")
+    with flashinfer_autotuner.autotune(True):
+        choose(tuner, runner_cls(), 2)
+    assert _profiled(runner_cls, 2) == set(range(16, 48))
+
+
+def test_a_runner_returning_an_iterator_gets_the_whole_list(tuner, runner_cls):
+    class IterRunner(runner_cls):
+        def get_valid_tactics(self, inputs, profile):
+            return iter(runner_cls.get_valid_tactics(self, inputs, profile))
+
+    plugin.install(gpu="gb10", version="0.7.2.post1")
+    with flashinfer_autotuner.autotune(True):
+        choose(tuner, IterRunner(), 1)  # nothing to prune: the host must still see all 16
+        choose(tuner, IterRunner(), 2)
+    assert _profiled(runner_cls, 1) == set(range(16))
+    assert _profiled(runner_cls, 2) == set(range(16, 48)) - UNFIT_GEMM2
+
+
+def test_a_newer_flashinfer_with_a_matching_runner_uses_the_newest_catalog(tuner, runner_cls, caplog):
+    plugin.install(gpu="gb10", version="0.9.0")
+    with caplog.at_level(logging.INFO, logger="smem_tactics.integrations"):
+        with flashinfer_autotuner.autotune(True):
+            choose(tuner, runner_cls(), 2)
+    assert _profiled(runner_cls, 2) == set(range(16, 48)) - UNFIT_GEMM2
+    assert any("FlashInfer (CUTLASS fused MoE) 0.7.4 (runtime-checked for flashinfer 0.9.0)" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_disabled_context_and_environment_switch(tuner, runner_cls, monkeypatch):
@@ -239,3 +299,79 @@ def test_cache_written_from_verdicts_is_used_by_another_process(tuner, runner_cl
     assert written == 2 * 4  # both GEMMs x the 4 token buckets (1, 2, 4, 8)
     got = _child(path)
     assert got == {"gemm1": 0, "gemm2": 16, "gemm2_small": 16, "profiled": []}
+
+
+# -- the blocklist: written here, loaded by FlashInfer's own TacticsBlocklist in a fresh process -------------
+
+_BLOCKLIST_CHILD = textwrap.dedent("""
+    import json, os, sys
+    sys.path[:0] = [{root!r}, {tests!r}]
+    os.environ["FLASHINFER_TACTICS_BLOCKLIST"] = {path!r}
+    import torch
+    torch.cuda.get_device_name = lambda *a, **k: {device!r}  # what the target GPU reports (CUDA stand-in)
+    torch.cuda.current_device = lambda: 0
+    from fi_standins import choose, install_cuda_standins, make_runner_class
+    install_cuda_standins(setattr)
+    import flashinfer.autotuner as fa
+    cls = make_runner_class()
+    tuner = fa.AutoTuner.get()  # reads FLASHINFER_TACTICS_BLOCKLIST here, as in serving
+    with fa.autotune(True):
+        choose(tuner, cls(), 1)
+        choose(tuner, cls(), 2)
+    print(json.dumps({{"summary": tuner._blocklist.summary(),
+                       "profiled": sorted({{c[1] for c in cls.calls if not c[2] and c[1] != -1}})}}))
+""")
+
+
+def _blocklist_child(path, device):
+    code = _BLOCKLIST_CHILD.format(root=ROOT, tests=TESTS, path=str(path), device=device)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1]), out.stderr
+
+
+def test_blocklist_loads_in_flashinfers_real_autotuner_and_removes_exactly_what_cannot_run(tmp_path, capsys):
+    path = tmp_path / "gb10_nvfp4.json"
+    assert main(["blocklist", "--framework", "flashinfer", "--version", "0.7.2.post1", "--gpu", "gb10",
+                 "--dtype", "nvfp4", "--out", str(path)]) == 0
+    assert "trtllm::fused_moe::gemm2::MoERunner: 2 blocked (26, 27)" in capsys.readouterr().out
+    doc = json.loads(path.read_text())
+    assert doc["_metadata"]["gpu"] == "NVIDIA GB10" and doc["_metadata"]["flashinfer_version"] == "0.7.2.post1"
+    assert doc["_smem_tactics"]["invalid"]["26"]["why"] == "shared memory: 102400 B > 101376 B"
+    got, _ = _blocklist_child(path, "NVIDIA GB10")
+    assert got["summary"] == {"trtllm::fused_moe::gemm1::MoERunner": 0, "trtllm::fused_moe::gemm2::MoERunner": 2}
+    assert set(got["profiled"]) == set(range(48)) - UNFIT_GEMM2  # no plug-in installed: the file alone prunes
+
+
+def test_blocklist_for_another_gpu_is_skipped_by_flashinfer(tmp_path):
+    path = tmp_path / "gb10_nvfp4.json"
+    assert main(["blocklist", "--framework", "flashinfer", "--gpu", "gb10", "--dtype", "nvfp4", "--out",
+                 str(path)]) == 0  # default version: the installed one
+    got, stderr = _blocklist_child(path, "NVIDIA H100 80GB HBM3")
+    assert got["summary"] == {} and set(got["profiled"]) == set(range(48))
+    assert "different environment" in stderr and "gpu: saved=NVIDIA GB10" in stderr
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["--framework", "trtllm", "--gpu", "gb10", "--dtype", "nvfp4"], "--framework: 'trtllm' is not accepted"),
+    (["--framework", "flashinfer", "--version", "0.6.9", "--gpu", "gb10", "--dtype", "nvfp4"],
+     "FlashInfer 0.6.9 does not read a tactic blocklist"),
+    (["--framework", "flashinfer", "--gpu", "h100", "--dtype", "nvfp4"], "device-name:"),
+    (["--framework", "flashinfer", "--gpu", "gb10", "--dtype", "fp5"], "dtype: 'fp5'"),
+    (["--framework", "flashinfer", "--gpu", "gb10", "--limit", "90000", "--dtype", "nvfp4"], "conflicting"),
+    (["--framework", "flashinfer", "--gpu", "gb10", "--dtype", "nvfp4", "--device-name", ""], "device-name"),
+])
+def test_blocklist_bad_input_is_one_line(tmp_path, capsys, argv, needle):
+    out = tmp_path / "bl.json"
+    assert main(["blocklist", *argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_cache_writer_refuses_a_version_without_a_file_cache(tuner, runner_cls, tmp_path):
+    from smem_tactics.errors import VersionError
+
+    choices = choose_tactics("flashinfer", "0.6.4", "nvfp4", gpu="gb10")
+    with pytest.raises(VersionError, match="has no file cache"):
+        write_flashinfer_cache(tmp_path / "c.json", runner_cls(), moe_inputs(8), choices, version="0.6.4")
+    assert not (tmp_path / "c.json").exists()

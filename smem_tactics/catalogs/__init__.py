@@ -16,6 +16,7 @@ from .registry import (
     DTYPE_PATHS,
     FRAMEWORKS,
     FrameworkVersion,
+    catalog_for,
     find_version,
     known_versions,
     normalize_arch,
@@ -23,13 +24,28 @@ from .registry import (
     normalize_framework,
     published_failures,
     resolve_version,
+    version_key,
 )
 from .tactics import Tactic, fallback_tactic, tactics
-from .verdicts import DISPATCH, FITS, NOT_MODELLED, SMEM, TacticVerdict, judge, judge_all, smallest
+from .verdicts import (
+    DISPATCH,
+    FITS,
+    KIND_FITS,
+    KIND_NO_DISPATCH,
+    KIND_SMEM,
+    KIND_UNKNOWN,
+    NOT_MODELLED,
+    SMEM,
+    TacticVerdict,
+    judge,
+    judge_all,
+    smallest,
+)
 
 __all__ = [
     "ACTIVATIONS", "OUTPUTS", "TacticKernel", "kernel_for", "ARCHS", "DTYPE_PATHS", "FRAMEWORKS",
     "FrameworkVersion", "find_version", "known_versions", "normalize_arch", "normalize_dtype",
     "normalize_framework", "published_failures", "resolve_version", "Tactic", "fallback_tactic", "tactics",
-    "DISPATCH", "FITS", "NOT_MODELLED", "SMEM", "TacticVerdict", "judge", "judge_all", "smallest",
+    "DISPATCH", "FITS", "NOT_MODELLED", "SMEM", "TacticVerdict", "judge", "judge_all", "smallest", "catalog_for",
+    "version_key", "KIND_FITS", "KIND_SMEM", "KIND_NO_DISPATCH", "KIND_UNKNOWN",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Optional
@@ -48,10 +49,32 @@ class FrameworkVersion:
     archs: dict = field(repr=False, default_factory=dict)
     notes: tuple = ()
     smem_guard: bool = False
+    #: the framework's activation enum as the runner hands it to the tuner (int -> lower-case name), or None where
+    #: the runner carries no activation (then gated and plain kernels are both judged)
+    activation_enum: Optional[dict] = field(repr=False, default=None)
+    activation_source: str = ""
+    empty_list: str = ""  # what this version's tuner does with an empty tactic list (read in its source)
+    cache: dict = field(repr=False, default_factory=dict)  # its autotuner cache: format, key, writable (or why not)
+    blocklist: bool = False  # whether its autotuner loads FLASHINFER_TACTICS_BLOCKLIST
+    #: the lists were not read at this version's tag: a runner's own tactic counts must match them at run time
+    runtime_check: bool = False
+    alternates: tuple = ()  # other catalogs whose lists a runner may carry (tried, counts checked, in order)
 
     @property
     def label(self) -> str:
         return f"{self.display} {self.key}"
+
+    def activation(self, value) -> Optional[str]:
+        """The lower-case activation name of what a runner holds (an enum member, a name or this version's int),
+        or None when it cannot be told."""
+        name = getattr(value, "name", None)
+        if isinstance(name, str):
+            return name.lower()
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (self.activation_enum or {}).get(str(int(value)))
+        return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -86,9 +109,15 @@ def normalize_arch(name: str) -> str:
 
 def _build(framework: str, key: str, raw: dict, display: str) -> FrameworkVersion:
     notes = tuple(raw[k] for k in ("gemm2_index_bug", "occupancy_prefilter") if raw.get(k))
+    archs = raw.get("archs")
+    if archs is None:  # a version whose lists are another entry's (read once, kept once)
+        archs = catalog_data()["frameworks"][framework]["versions"][raw["lists_from"]]["archs"]
     return FrameworkVersion(framework, key, display, raw["status"], raw.get("cutlass"), raw["cutlass_note"],
                             tuple(raw["default_cutlass"]), raw["index_scheme"], raw["finalize_default"],
-                            raw["finalize_switch"], raw["archs"], notes, bool(raw.get("smem_guard")))
+                            raw["finalize_switch"], archs, notes, bool(raw.get("smem_guard")),
+                            raw.get("activation_enum"), raw.get("activation_source", ""), raw.get("empty_list", ""),
+                            dict(raw.get("cache") or {}), bool(raw.get("blocklist")), bool(raw.get("runtime_check")),
+                            tuple(raw.get("alternates", ())))
 
 
 def known_versions(framework: str) -> tuple:
@@ -108,6 +137,47 @@ def find_version(framework: str, version: str) -> Optional[FrameworkVersion]:
     return None
 
 
+_VERSION = re.compile(r"v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.?(a|b|rc|dev|post)\.?(\d*))?(?:[.+-].*)?$")
+
+
+def version_key(text: str) -> Optional[tuple]:
+    """A comparable key for a release string (``1.4.0rc1`` < ``1.4.0`` < ``1.4.0.post1``), or None if it is not one."""
+    m = _VERSION.match(str(text).strip().lower())
+    if not m:
+        return None
+    major, minor, patch, tag, num = m.groups()
+    rank = {"dev": -3, "a": -2, "b": -1, "rc": -1, None: 0, "post": 1}[tag]
+    return int(major), int(minor or 0), int(patch or 0), rank, int(num or 0)
+
+
+def _newest_release(fw: str) -> Optional[tuple]:
+    """The largest release any cataloged entry of ``fw`` names in its patterns (``1.5.*`` counts as 1.5.x)."""
+    keys = []
+    for raw in catalog_data()["frameworks"][fw]["versions"].values():
+        for pat in raw["matches"]:
+            k = version_key(pat.replace("*", "9999"))
+            if k is not None and pat[:1].isdigit() and "." in pat:
+                keys.append(k)
+    return max(keys) if keys else None
+
+
+def catalog_for(framework: str, version: Optional[str]) -> tuple:
+    """``(catalog, how)`` for an installed version: ``how`` is ``"exact"`` when the version is cataloged,
+    ``"newer"`` when it is newer than every cataloged release (then the newest catalog is used only if the runner's
+    tactic counts and values match it at run time), or ``(None, why)`` when nothing applies."""
+    fw = normalize_framework(framework)
+    if version is None:
+        return None, "version unknown"
+    found = find_version(fw, version)
+    if found is not None:
+        return found, "exact"
+    key, newest = version_key(version), _newest_release(fw)
+    if key is not None and newest is not None and key > newest:
+        keys = known_versions(fw)
+        return find_version(fw, keys[-1]), "newer"
+    return None, "older than or not among the cataloged versions"
+
+
 def resolve_version(framework: str, version: Optional[str] = None) -> FrameworkVersion:
     """The catalog of ``framework`` at ``version`` (default: the newest cataloged release); raises
     :class:`VersionError` naming the known versions when there is none."""
@@ -122,7 +192,9 @@ def resolve_version(framework: str, version: Optional[str] = None) -> FrameworkV
 
 
 def _default_version(fw: str) -> str:
-    return {"trtllm": "1.2", "flashinfer": "0.7.2.post1"}[fw]
+    """The newest entry read at its own tag (entries checked only at run time are never a silent default)."""
+    versions = catalog_data()["frameworks"][fw]["versions"]
+    return [k for k, raw in versions.items() if not raw.get("runtime_check")][-1]
 
 
 def published_failures() -> list:
@@ -132,4 +204,4 @@ def published_failures() -> list:
 
 __all__ = ["FrameworkVersion", "FRAMEWORKS", "DTYPE_PATHS", "ARCHS", "catalog_data", "normalize_framework",
            "normalize_dtype", "normalize_arch", "known_versions", "find_version", "resolve_version",
-           "published_failures"]
+           "published_failures", "catalog_for", "version_key"]

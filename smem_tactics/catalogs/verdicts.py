@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from ..contract import MAX_LIMIT_BYTES, bad
 from ..devices import DeviceLimit
 from ..errors import UnsupportedConfigError
 from ..layout.sm80_grouped import GroupedSm80Config, max_fitting_sm80_stages, sm80_footprint
@@ -21,6 +22,13 @@ from .tactics import Tactic
 
 FITS, SMEM, DISPATCH, NOT_MODELLED, REJECTED, UNKNOWN_LIMIT = (
     "fits", "shared memory", "dispatch", "not modelled", "cutlass rejects", "limit unknown")
+
+#: The four kinds a verdict reports: it fits; it needs more shared memory than the device has (bytes, limit); the
+#: framework has no kernel to dispatch it to (which dispatcher, which tile -- a kernel CUTLASS cannot build is never
+#: compiled into the framework, so it lands here too); or nothing is claimed (said so, with why).
+KIND_FITS, KIND_SMEM, KIND_NO_DISPATCH, KIND_UNKNOWN = "fits", "shared memory", "no dispatch case", "unknown"
+_KIND = {FITS: KIND_FITS, SMEM: KIND_SMEM, DISPATCH: KIND_NO_DISPATCH, REJECTED: KIND_NO_DISPATCH,
+         NOT_MODELLED: KIND_UNKNOWN, UNKNOWN_LIMIT: KIND_UNKNOWN}
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,19 @@ class TacticVerdict:
         return self.cause not in (SMEM, DISPATCH, REJECTED)
 
     @property
+    def kind(self) -> str:
+        """fits / shared memory / no dispatch case / unknown (see :data:`KIND_FITS` and siblings)."""
+        return _KIND.get(self.cause, KIND_UNKNOWN)
+
+    def why(self) -> str:
+        """One short clause: ``shared memory: 102400 B > 101376 B`` / ``no dispatch case: ...`` / ``fits: ...``."""
+        if self.kind == KIND_SMEM and self.total_bytes is not None and self.limit_bytes is not None:
+            return f"shared memory: {self.total_bytes} B > {self.limit_bytes} B"
+        if self.kind == KIND_FITS and self.total_bytes is not None:
+            return f"fits: {self.total_bytes} B <= {self.limit_bytes} B"
+        return self.reason if self.reason.startswith(self.kind) else f"{self.kind}: {self.reason}"
+
+    @property
     def prunable(self) -> bool:
         """Whether a plug-in may drop it: only for a known cause."""
         return not self.fits
@@ -53,16 +74,47 @@ class TacticVerdict:
     def to_dict(self) -> dict:
         return {**self.tactic.to_dict(), "cutlass": self.cutlass, "total_bytes": self.total_bytes,
                 "stages": self.stages, "limit_bytes": self.limit_bytes, "margin_bytes": self.margin,
-                "fits": self.fits, "cause": self.cause, "reason": self.reason, "kernel": self.kernel_name}
+                "fits": self.fits, "kind": self.kind, "cause": self.cause, "reason": self.reason,
+                "kernel": self.kernel_name}
 
 
 def _limit_bytes(limit) -> Optional[int]:
-    return limit.smem_per_block_optin if isinstance(limit, DeviceLimit) else limit
+    value = limit.smem_per_block_optin if isinstance(limit, DeviceLimit) else limit
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT_BYTES:
+        raise bad("limit", value, f"bytes per block, an integer from 1 to {MAX_LIMIT_BYTES}, or None (unknown)")
+    return value
+
+
+def _checked(listing, cutlass, output: str, activation: str) -> str:
+    """The arguments of :func:`judge_all` checked once, before any tactic is judged: a bad CUTLASS release or output
+    type is the caller's error, never a list of 'not modelled' verdicts."""
+    from ..errors import VersionError
+    from ..versions import CutlassVersion
+    from .kernels import ACTIVATIONS, OUTPUTS
+
+    try:
+        version = str(CutlassVersion.parse(cutlass))
+    except VersionError as e:
+        raise bad("cutlass", cutlass, "a modelled CUTLASS release such as 4.4.1 or 4.5.0", str(e).split(": ", 1)[-1])
+    except TypeError:
+        raise bad("cutlass", cutlass, "a CUTLASS release number such as 4.4.1")
+    if output not in OUTPUTS:
+        raise bad("output", output, OUTPUTS, "the CUTLASS MoE runners write 16-bit GEMM outputs")
+    if activation not in ACTIVATIONS:
+        raise bad("activation", activation, ACTIVATIONS)
+    if isinstance(listing, (str, bytes)) or not hasattr(listing, "__iter__"):
+        raise bad("listing", listing, "a sequence of catalog Tactic objects (from tactics())")
+    return version
 
 
 def judge(t: Tactic, limit, cutlass: str, output: str = "bf16", activation: str = "swiglu") -> TacticVerdict:
     """The verdict on one tactic against ``limit`` (bytes, a :class:`DeviceLimit`, or None = unknown)."""
     limit_bytes = _limit_bytes(limit)
+    cutlass = _checked((), cutlass, output, activation)
+    if not isinstance(t, Tactic):
+        raise bad("tactic", t, "a catalog Tactic (from tactics())")
     tk = kernel_for(t, output=output, cutlass=cutlass, activation=activation)
     if not tk.modelled:
         cause = DISPATCH if t.dispatch_error else NOT_MODELLED
@@ -109,13 +161,18 @@ def judge(t: Tactic, limit, cutlass: str, output: str = "bf16", activation: str 
 def judge_all(listing: Sequence[Tactic], limit, cutlass: str, output: str = "bf16",
               activation: str = "swiglu") -> list:
     """:func:`judge` for every tactic, in order. A model failure on one tactic (e.g. an architecture still being
-    modelled) becomes a ``not modelled`` verdict for that tactic, never an error for the list."""
+    modelled) becomes a ``not modelled`` verdict for that tactic, never an error for the list. Bad arguments (an
+    unknown CUTLASS release, output type, activation or limit) raise :class:`~smem_tactics.errors.ConfigError`."""
+    limit_bytes = _limit_bytes(limit)
+    cutlass = _checked(listing, cutlass, output, activation)
     out = []
     for t in listing:
+        if not isinstance(t, Tactic):
+            raise bad("listing", t, "catalog Tactic objects (from tactics())")
         try:
             out.append(judge(t, limit, cutlass, output, activation))
         except (NotImplementedError, UnsupportedConfigError) as e:
-            out.append(TacticVerdict(t, cutlass, None, None, _limit_bytes(limit), NOT_MODELLED,
+            out.append(TacticVerdict(t, cutlass, None, None, limit_bytes, NOT_MODELLED,
                                      f"the footprint model does not cover this kernel yet: {e}"))
     return out
 
@@ -127,4 +184,4 @@ def smallest(verdicts: Sequence[TacticVerdict]) -> Optional[TacticVerdict]:
 
 
 __all__ = ["TacticVerdict", "judge", "judge_all", "smallest", "FITS", "SMEM", "DISPATCH", "NOT_MODELLED",
-           "REJECTED", "UNKNOWN_LIMIT"]
+           "REJECTED", "UNKNOWN_LIMIT", "KIND_FITS", "KIND_SMEM", "KIND_NO_DISPATCH", "KIND_UNKNOWN"]

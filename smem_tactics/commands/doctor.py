@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Optional
 
-from ..catalogs import DTYPE_PATHS, find_version, judge_all, resolve_version, tactics
+from ..catalogs import DTYPE_PATHS, catalog_for, find_version, judge_all, tactics
 from ..devices import DeviceLimit, detect_local_device, resolve_limit
 from ..errors import SmemTacticsError, VersionError
 from ..integrations import package_version
@@ -66,34 +66,63 @@ def _cutlass_trees() -> list:
     return out
 
 
+def _lists_for(fv, arch: str, dtype: str, gemm: int):
+    """(catalog, listing) the plug-in would judge by default: the entry's own lists, else (runtime-checked entries)
+    its alternates'; None if none has this arch and dtype."""
+    candidates = [fv] + ([find_version(fv.framework, k) for k in fv.alternates] if fv.runtime_check else [])
+    for cand in candidates:
+        try:
+            return cand, tactics(cand.framework, cand.key, arch, dtype, gemm)
+        except VersionError:
+            continue
+    return None
+
+
 def _framework_findings(framework: str, version: Optional[str], lim: Optional[DeviceLimit]) -> dict:
     out: dict = {"framework": framework, "installed": version, "catalog": None, "findings": []}
     if version is None:
         return out
-    fv = find_version(framework, version)
+    fv, how = catalog_for(framework, version)
     if fv is None:
-        out["catalog"] = f"no catalog for {version}: nothing would be pruned (the plug-in passes tactics through)"
+        out["catalog"] = (f"no catalog for {version} ({how}): nothing would be pruned (the plug-in passes tactics "
+                          f"through with one warning)")
         return out
     out["catalog"] = fv.label
+    if how == "newer":
+        out["detection"] = (f"{version} is newer than every cataloged version: the {fv.label} lists are used only "
+                            f"where the runner's own tactic counts and values match them at run time")
+    elif fv.runtime_check:
+        out["detection"] = (f"{fv.label} lists were not read at this version's tag: they (or "
+                            f"{', '.join(fv.alternates)}'s) are used only where the runner's tactic counts match")
     out["cutlass"] = fv.cutlass or f"not confirmed ({fv.cutlass_note})"
+    out["activation"] = fv.activation_source
+    out["empty_list"] = fv.empty_list
+    out["cache"] = ("writable: " + fv.cache.get("key", "")) if fv.cache.get("writable") else \
+        ("not written: " + fv.cache.get("reason", ""))
+    if framework == "flashinfer":
+        out["blocklist"] = ("smem-tactics blocklist --framework flashinfer --gpu NAME --dtype D --out FILE, then "
+                            "FLASHINFER_TACTICS_BLOCKLIST=FILE") if fv.blocklist else \
+            f"FlashInfer {fv.key} reads no tactic blocklist (use the plug-in)"
     if lim is None or not lim.known or not lim.arch:
         return out
     for dtype in DTYPE_PATHS:
         for gemm in (1, 2):
-            try:
-                listing = tactics(fv.framework, fv.key, lim.arch, dtype, gemm)
-            except VersionError:
+            found = _lists_for(fv, lim.arch, dtype, gemm)
+            if found is None:
                 continue
-            verdicts = [judge_all(listing, lim.smem_per_block_optin, v) for v in fv.default_cutlass]
-            failing = [i for i in range(len(listing)) if all(not vs[i].fits for vs in verdicts)]
-            unmodelled = sum(1 for x in verdicts[0] if x.total_bytes is None and x.cause != "dispatch")
-            causes: dict = {}
+            cat, listing = found
+            runs = [judge_all(listing, lim.smem_per_block_optin, v, "bf16", a) for v in cat.default_cutlass
+                    for a in ("swiglu", "identity")]
+            failing = [i for i in range(len(listing)) if all(not run[i].fits for run in runs)]
+            unknown = sum(1 for x in runs[0] if x.kind == "unknown")
+            kinds: dict = {}
             for i in failing:
-                v = verdicts[0][i]
-                causes.setdefault(v.cause, []).append(f"{listing[i].value} {listing[i].short()}"
-                                                      + (f" {v.total_bytes} B" if v.total_bytes else ""))
+                v = runs[0][i]
+                kinds.setdefault(v.kind, []).append(f"{listing[i].value} {listing[i].short()}"
+                                                    + (f" {v.total_bytes} B" if v.total_bytes else ""))
             out["findings"].append({"dtype": dtype, "gemm": gemm, "tactics": len(listing), "fail": len(failing),
-                                    "not_modelled": unmodelled, "causes": causes})
+                                    "not_modelled": unknown, "causes": kinds,
+                                    "lists": cat.label if cat is not fv else None})
     return out
 
 
@@ -125,6 +154,9 @@ def run(args) -> int:
             continue
         cat = f["catalog"]
         print(f"  {name} {f['installed']}: {cat}" + (f"; CUTLASS {f['cutlass']}" if f.get("cutlass") else ""))
+        for label in ("detection", "cache", "blocklist"):
+            if f.get(label):
+                print(f"    {label}: {f[label]}")
     if trees:
         for t in trees:
             print(f"  CUTLASS headers {t['version']} ({t['source']})")
@@ -140,8 +172,10 @@ def run(args) -> int:
         for f in shown:
             for x in f["findings"]:
                 line = f"  {f['catalog']} {x['dtype']} GEMM{x['gemm']}: {x['fail']} of {x['tactics']} fail"
+                if x.get("lists"):
+                    line += f" (if the runner carries {x['lists']}'s lists)"
                 if x["not_modelled"]:
-                    line += f" ({x['not_modelled']} not modelled, not judged)"
+                    line += f" ({x['not_modelled']} unknown, not judged)"
                 print(line)
                 for cause, items in x["causes"].items():
                     print(f"    {cause}: " + "; ".join(items[:4]) + (f"; +{len(items) - 4} more" if len(items) > 4
@@ -149,12 +183,18 @@ def run(args) -> int:
     elif lim is not None and any(f["installed"] for f in frameworks):
         print("\nMoE tactics on this device: no cataloged framework version installed, or no arch known")
     print("\nwhat to do")
-    print("  prune unfit tactics before the autotuner profiles them:")
+    print("  prune tactics that cannot run before the autotuner profiles them (the installed version picks its "
+          "catalog;")
+    print("  an unknown or mismatching runner is passed through with one warning, never an error):")
     print("    from smem_tactics.integrations import tensorrt_llm; tensorrt_llm.install()   # or: flashinfer")
     print("    (SMEM_TACTICS_DISABLE=1 or `with smem_tactics.integrations.disabled():` turns it off)")
-    print("  pre-write the tactic cache so inference never tries an unfit tactic:")
-    print("    smem_tactics.integrations.cache.choose_tactics(...) + write_trtllm_cache / write_flashinfer_cache "
-          "(TensorRT-LLM reads TLLM_AUTOTUNER_CACHE_PATH)")
+    print("  FlashInfer >= 0.7.2: no code change -- write its tactic blocklist for this GPU and dtype path:")
+    print("    smem-tactics blocklist --framework flashinfer --gpu gb10 --dtype nvfp4 --out bl.json; "
+          "FLASHINFER_TACTICS_BLOCKLIST=bl.json")
+    print("  pre-write the tuner's cache so inference never tries a tactic that cannot run:")
+    print("    smem_tactics.integrations.cache.choose_tactics(...) + write_flashinfer_cache / write_trtllm_cache "
+          "(TensorRT-LLM main line only: 1.2.x keys hold hash(runner) and are per process; TensorRT-LLM reads "
+          "TLLM_AUTOTUNER_CACHE_PATH)")
     print("  see every tactic: smem-tactics tactics --framework trtllm --gpu gb10 --dtype nvfp4 --gemm 2")
     if lim is None or (lim.arch or "").startswith("sm12"):
         print("  MoE backends on SM120/SM121 (docs/sm12x_guide.md):")
@@ -163,4 +203,3 @@ def run(args) -> int:
     return 0
 
 
-_ = resolve_version

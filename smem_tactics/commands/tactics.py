@@ -20,7 +20,7 @@ from ..catalogs import (
     resolve_version,
     tactics,
 )
-from ..catalogs.verdicts import FITS, SMEM
+from ..catalogs.verdicts import FITS, KIND_UNKNOWN, SMEM
 from ..errors import DeviceError, VersionError
 from ..versions import CutlassVersion
 from ._common import add_limit_flags, limit_from_args, table
@@ -30,8 +30,8 @@ def register(sub) -> None:
     p = sub.add_parser("tactics", help="a framework's MoE tactic list with bytes and verdicts per tactic",
                        description=__doc__)
     p.add_argument("--framework", required=True, help="trtllm | flashinfer")
-    p.add_argument("--version", help="framework version (trtllm: 1.2, main-post-12704; flashinfer: 0.6.4, "
-                                     "0.7.2.post1); default: the newest cataloged")
+    p.add_argument("--version", help="framework version (trtllm: 1.2, 1.3, main; flashinfer: 0.6.4, 0.6.9, "
+                                     "0.7.2.post1, 0.7.4); default: the newest read at its own tag")
     p.add_argument("--dtype", required=True, help="MoE dtype path: " + ", ".join(DTYPE_PATHS))
     p.add_argument("--gemm", type=int, choices=(1, 2), help="only GEMM1 (fc1) or GEMM2 (fc2); default both")
     p.add_argument("--arch", help="catalog arch (sm90, sm100, sm103, sm120, sm121); default: the device's")
@@ -64,18 +64,18 @@ def _cutlass_versions(args, fv) -> tuple:
 
 def _verdict_cell(v) -> str:
     if v.total_bytes is None:
-        return f"- {v.cause}"
+        return f"- {v.kind.upper() if not v.fits else v.kind}"
     if v.cause == FITS:
         return f"{v.total_bytes} s{v.stages} fits (+{v.margin})"
     if v.cause == SMEM:
         return f"{v.total_bytes} s{v.stages} FAILS (over by {-v.margin})"
-    return f"{v.total_bytes} s{v.stages} {v.cause}"
+    return f"{v.total_bytes} s{v.stages} {v.kind.upper() if not v.fits else v.kind}"
 
 
-def _published(fv, arch: str, dtype: str, gemm: int) -> list:
+def _published(fv, arch: str, dtype: str, gemm) -> list:
     return [p for p in published_failures() if p["framework"] == fv.framework and p["version"] == fv.key
             and p["arch"] in (arch, "sm120" if arch == "sm121" else arch) and p["dtype"] == dtype
-            and p["gemm"] == gemm]
+            and p.get("gemm") == gemm]
 
 
 def _report_gemm(fv, arch: str, dtype: str, gemm: int, args, limit, versions: tuple) -> dict:
@@ -86,18 +86,26 @@ def _report_gemm(fv, arch: str, dtype: str, gemm: int, args, limit, versions: tu
     return {"gemm": gemm, "listing": listing, "verdicts": per_version}
 
 
+def failing(report: dict, versions: tuple) -> list:
+    """The verdicts (first CUTLASS release's) of the tactics that cannot run under every release asked about."""
+    runs = [report["verdicts"][v] for v in versions]
+    return [run_list[0] for run_list in zip(*runs) if all(not x.fits for x in run_list)]
+
+
 def _summary_lines(report: dict, versions: tuple, fv, arch: str, dtype: str) -> list:
     lines = []
     listing = report["listing"]
     for v in versions:
         failed = [x for x in report["verdicts"][v] if not x.fits]
-        by_cause: dict = {}
+        by_kind: dict = {}
         for x in failed:
-            by_cause.setdefault(x.cause, []).append(str(x.tactic.index))
-        causes = "; ".join(f"{c}: {', '.join(ix)}" for c, ix in by_cause.items()) or "none"
-        unknown = sum(1 for x in report["verdicts"][v] if x.total_bytes is None and x.cause != "dispatch")
-        extra = f"; {unknown} not modelled (not judged)" if unknown else ""
-        lines.append(f"CUTLASS {v} rules: {len(failed)} of {len(listing)} fail ({causes}){extra}")
+            by_kind.setdefault(x.kind, []).append(str(x.tactic.value))
+        kinds = "; ".join(f"{k}: {', '.join(ix)}" for k, ix in by_kind.items()) or "none"
+        unknown = sum(1 for x in report["verdicts"][v] if x.kind == KIND_UNKNOWN)
+        extra = f"; {unknown} unknown (not judged)" if unknown else ""
+        lines.append(f"CUTLASS {v} rules: {len(failed)} of {len(listing)} cannot run (tuner values -- {kinds}){extra}")
+    for x in failing(report, versions):
+        lines.append(f"  {x.tactic.value} (GEMM{x.tactic.gemm} #{x.tactic.index} {x.tactic.short()}): {x.why()}")
     fb = fallback_tactic(listing)
     if fb is not None:
         fbv = report["verdicts"][versions[0]][0]
@@ -115,6 +123,22 @@ def _summary_lines(report: dict, versions: tuple, fv, arch: str, dtype: str) -> 
                          f"entries of that tile need "
                          + ", ".join(sorted({str(x.total_bytes) for x in report["verdicts"][versions[0]]
                                              if x.tactic.tile_name == pub['tile'] and x.tactic.finalize})) + " B")
+    return lines
+
+
+def _published_both(reports: list, versions: tuple, fv, arch: str, dtype: str) -> list:
+    """Published counts over both GEMMs (FlashInfer's combined tactic vector) against what the catalog explains."""
+    lines = []
+    for pub in _published(fv, arch, dtype, None):
+        ours = [x for r in reports for x in failing(r, versions)]
+        values = ", ".join(str(x.tactic.value) for x in ours)
+        if "failed_values" in pub:
+            match = sorted(pub["failed_values"]) == sorted(x.tactic.value for x in ours)
+            lines.append(f"published: {pub['source']}: failing tuner values {pub['failed_values']}; the catalog "
+                         f"{'reproduces them exactly' if match else 'gives ' + values}")
+        else:
+            lines.append(f"published: {pub['failed']} tactics failed on {pub['gpu']} ({pub['source']}); the catalog "
+                         f"explains {len(ours)} (tuner values {values}); {pub['note']}")
     return lines
 
 
@@ -138,6 +162,8 @@ def run(args) -> int:
                 "tactics": [{**t.to_dict(), "verdicts": {v: r["verdicts"][v][i].to_dict() for v in versions}}
                             for i, t in enumerate(r["listing"])],
                 "summary": _summary_lines(r, versions, fv, arch, dtype)})
+        if len(reports) == 2:
+            out["published"] = _published_both(reports, versions, fv, arch, dtype)
         print(json.dumps(out, indent=2))
         return 0
     print(f"{fv.label} on {arch} ({limit.describe()}), dtype {dtype}, output {args.output}")
@@ -157,6 +183,9 @@ def run(args) -> int:
                          "yes" if t.swap_ab else "", t.fusion] + [_verdict_cell(r["verdicts"][v][i]) for v in versions])
         print(table(rows, headers, "rr" + "l" * (len(headers) - 2)))
         for line in _summary_lines(r, versions, fv, arch, dtype):
+            print(line)
+    if len(reports) == 2:
+        for line in _published_both(reports, versions, fv, arch, dtype):
             print(line)
     return 0
 

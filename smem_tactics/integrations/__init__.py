@@ -1,18 +1,26 @@
-"""Autotuner plug-ins: drop the MoE tactics that cannot fit the device before a framework profiles them.
+"""Autotuner plug-ins: drop the MoE tactics that cannot run on the device before a framework profiles them.
 
 ``smem_tactics.integrations.tensorrt_llm.install()`` and ``smem_tactics.integrations.flashinfer.install()``
 wrap the CUTLASS fused-MoE runners' ``get_valid_tactics`` at class level. What every plug-in guarantees
 (the shared machinery is here; each framework module only says how to read its runner):
 
 * importing ``smem_tactics`` (or this package) imports no framework; ``install()`` imports it then;
+* the installed version picks its catalog (``smem_tactics.catalogs.catalog_for``); a version newer than every
+  cataloged one uses the newest catalog only when the runner's own tactic counts and values match it at run time;
+  an entry whose lists were not read at its tag (``runtime_check``) is used under the same check, trying its
+  ``alternates`` in order; anything else passes through with one warning;
 * ``forward`` (and its ``do_preparation`` call) is untouched, and nothing is added to runner instances, so
   ``hash(runner)`` / ``unique_id()`` -- part of the tuners' cache keys -- are what they were;
 * one INFO line per op and runner kind ("pruned 2 of 16 tactics for trtllm::fused_moe::gemm2 on sm121: ..."),
   not one per tactic;
-* if every tactic would be pruned, :class:`NoFittingTacticError` names the smallest tactic and its size
-  instead of handing the tuner an empty list;
-* any internal failure of the plug-in passes the original list through with one warning; an unknown framework
-  version, device or dtype path passes through with one warning;
+* **the host never sees an exception from the plug-in**: every path out of a wrapped ``get_valid_tactics`` returns
+  a list the host accepts -- the runner's own list on any doubt (unknown version, device, dtype path or
+  activation; a device limit of 0 B or garbage; tactic counts or values the catalog does not know; verdicts that
+  do not add up; any internal failure), with one warning; a runner that returns an iterator gets the list it
+  produced (materialized once) back;
+* if every tactic would be pruned, the host's own convention for an empty list is followed (TensorRT-LLM: an empty
+  list, on which its tuner warns and uses the fallback tactic -1; FlashInfer: ``[-1]``, the sentinel its own
+  runner returns), plus one ERROR line naming the smallest tactic and its size;
 * ``SMEM_TACTICS_DISABLE=1`` in the environment, or ``with disabled():``, turns pruning off at call time.
 """
 
@@ -38,7 +46,8 @@ _ORIGINAL_ATTR = "__smem_tactics_original__"
 
 
 class NoFittingTacticError(SmemTacticsError, RuntimeError):
-    """Every tactic of an op would be pruned: nothing the runner offers fits this device."""
+    """Every tactic of an op would be pruned: nothing the runner offers fits this device (raised by offline tools
+    such as :func:`smem_tactics.integrations.cache.choose_tactics`; never by an installed plug-in)."""
 
 
 def _disabled_depth() -> int:
@@ -92,14 +101,18 @@ def output_name(output_dtype: Any) -> Optional[str]:
     return {"bfloat16": "bf16", "float16": "f16"}.get(torch_dtype_name(output_dtype))
 
 
-def activation_name(activation: Any) -> str:
-    """Lower-case activation name from an ``ActivationType`` enum member, name or int; the catalog only needs
-    to know whether it is gated (SwiGLU / GeGLU)."""
-    name = getattr(activation, "name", None)
-    if name is None and isinstance(activation, int):
-        name = {3: "swiglu", 4: "geglu"}.get(activation, "identity")
-    name = str(name or activation).lower()
-    return name if name in ("swiglu", "geglu") else "identity"
+#: Activations that make 16-bit GEMM1 run the fused gate kernel (``supportsFusedGatedActivation``: Swiglu or Geglu,
+#: in TensorRT-LLM and in every FlashInfer wheel read).
+GATED_ACTIVATIONS = ("swiglu", "geglu")
+
+
+def judged_activations(name: Optional[str]) -> tuple:
+    """The catalog activations a tactic is judged under: the gated kernel for SwiGLU/GeGLU, the plain one for any
+    other known activation, and both when the activation is unknown (a tactic is then pruned only if it fails
+    under both: never on a guess)."""
+    if name is None:
+        return ("swiglu", "identity")
+    return (name,) if name in GATED_ACTIVATIONS else ("identity",)
 
 
 @dataclass(frozen=True)
@@ -110,7 +123,7 @@ class RunnerFacts:
     gemm: Optional[int]
     finalize: bool
     output: Optional[str]
-    activation: str
+    activation: Any  # what the runner holds (enum member, name or the framework version's int); None if nothing
     runner_count: Optional[int] = None  # the runner's own tactic count for this GEMM, when it tells
 
 
@@ -122,7 +135,14 @@ class Device:
 
     @property
     def known(self) -> bool:
-        return self.arch is not None and self.limit_bytes is not None
+        """An arch with a catalog and a plausible opt-in limit: a device that reports 0 B, a negative or non-integer
+        limit, or one below 1 KiB or above 16 MiB is not trusted (pruning against it would drop everything)."""
+        from ..catalogs import ARCHS
+        from ..contract import MAX_LIMIT_BYTES
+
+        lim = self.limit_bytes
+        return (self.arch in ARCHS and isinstance(lim, int) and not isinstance(lim, bool)
+                and 1024 <= lim <= MAX_LIMIT_BYTES)
 
 
 def resolve_device(gpu: Optional[str] = None, arch: Optional[str] = None, limit: Optional[int] = None) -> Device:
@@ -135,18 +155,30 @@ def resolve_device(gpu: Optional[str] = None, arch: Optional[str] = None, limit:
 
 
 class Pruner:
-    """Filters one framework's tactic lists; safe by construction (see the module docstring)."""
+    """Filters one framework's tactic lists; never raises into the host (see the module docstring).
+
+    ``empty`` is what the host takes as "nothing to profile" (its own convention for an empty list) and
+    ``how`` says how the catalog was chosen (``"exact"`` or ``"newer"``, from ``catalog_for``).
+    """
 
     def __init__(self, framework: str, version: Optional[str], device: Device, cutlass: Sequence[str] = (),
-                 logger: logging.Logger = LOG):
+                 logger: logging.Logger = LOG, empty: Sequence[Any] = (), empty_convention: str = ""):
+        from ..catalogs import catalog_for
+
         self.framework = framework
         self.version = version
         self.device = device
         self.cutlass_override = tuple(cutlass)
         self.log = logger
+        self.empty = list(empty)
+        self.empty_convention = empty_convention
         self._said: set = set()
         self._verdicts: dict = {}
         self._lock = threading.Lock()
+        try:
+            self.catalog, self.how = catalog_for(framework, version)
+        except Exception as e:  # noqa: BLE001 -- a broken catalog means "pass through", said when asked
+            self.catalog, self.how = None, f"catalog unreadable ({type(e).__name__}: {e})"
 
     # -- logging once --------------------------------------------------------------------------------------
     def _once(self, level: int, key: Any, message: str) -> None:
@@ -154,92 +186,134 @@ class Pruner:
             if key in self._said:
                 return
             self._said.add(key)
-        self.log.log(level, message)
+        try:
+            self.log.log(level, message)
+        except Exception:  # noqa: BLE001 -- a broken handler must not break the host either
+            pass
+
+    def _pass(self, key: Any, message: str, original: Any) -> Any:
+        self._once(logging.WARNING, key, f"smem_tactics: {message}; nothing is pruned")
+        return original
 
     # -- the filter ------------------------------------------------------------------------------------------
-    def filter(self, op: str, facts_of: Callable[[], RunnerFacts], original: Sequence[Any]) -> Any:
-        """The tactics to profile: ``original`` minus those that cannot fit. Never raises, except
-        :class:`NoFittingTacticError` when nothing would remain."""
+    def filter(self, op: str, facts_of: Callable[[], RunnerFacts], original: Any) -> Any:
+        """The tactics to profile: ``original`` minus those that cannot run here. Never raises: on any doubt the
+        original list comes back (with one warning); when nothing would remain, the host's empty-list convention."""
         if not is_enabled():
             return original
         try:
-            return self._filter(op, facts_of(), original)
-        except NoFittingTacticError:
-            raise
+            return self._filter(op, facts_of, original)
         except Exception as e:  # noqa: BLE001 -- the host tuner must never break because of the plug-in
             self._once(logging.WARNING, ("internal", op, type(e).__name__),
                        f"smem_tactics: plug-in failure for {op} ({type(e).__name__}: {e}); passing all "
                        f"{_count(original)} tactics through")
             return original
 
-    def _filter(self, op: str, facts: RunnerFacts, original: Sequence[Any]) -> Any:
-        from ..catalogs import find_version, judge_all, smallest, tactics
+    def _listing(self, facts: RunnerFacts, values: list):
+        """(catalog, listing) whose counts and values the runner confirms, or (None, why)."""
+        from ..catalogs import find_version, tactics
+        from ..errors import VersionError
 
-        fv = find_version(self.framework, self.version) if self.version else None
+        fv = self.catalog
+        checked = fv.runtime_check or self.how == "newer"
+        candidates = [fv] + [find_version(fv.framework, k) for k in fv.alternates] if checked else [fv]
+        reasons = []
+        for cand in candidates:
+            if cand is None:
+                continue
+            try:
+                listing = tactics(cand.framework, cand.key, self.device.arch, facts.dtype, facts.gemm, facts.finalize)
+            except VersionError as e:
+                reasons.append(f"{cand.label}: {e}")
+                continue
+            known = {t.value for t in listing}
+            stray = [v for v in values if v != -1 and v not in known]
+            if facts.runner_count is not None and facts.runner_count != len(listing):
+                reasons.append(f"the runner offers {facts.runner_count} tactics but the {cand.label} catalog for "
+                               f"{self.device.arch} {facts.dtype} has {len(listing)}")
+            elif stray:
+                reasons.append(f"the runner offers tactic values the {cand.label} catalog for {self.device.arch} "
+                               f"{facts.dtype} does not have ({', '.join(map(repr, stray[:4]))})")
+            elif checked and facts.runner_count is None and sorted(values) != sorted(known):
+                reasons.append(f"the runner's {len(values)} tactics are not the {cand.label} catalog's {len(listing)}")
+            else:
+                return cand, listing
+        return None, "; ".join(reasons) or "no catalog"
+
+    def _filter(self, op: str, facts_of: Callable[[], RunnerFacts], original: Any) -> Any:
+        from ..catalogs import judge_all, smallest
+
+        fv = self.catalog
         if fv is None:
-            self._once(logging.WARNING, ("version",), f"smem_tactics: {self.framework} {self.version or '(unknown)'} "
-                       f"has no tactic catalog; nothing is pruned")
-            return original
+            return self._pass(("version",), f"{self.framework} {self.version or '(version unknown)'} has no tactic "
+                              f"catalog ({self.how})", original)
         if not self.device.known:
-            self._once(logging.WARNING, ("device",), "smem_tactics: the device (arch and shared-memory limit) is "
-                       "unknown; nothing is pruned")
-            return original
+            return self._pass(("device",), f"the device ({self.device.name}: arch {self.device.arch}, "
+                              f"{self.device.limit_bytes!r} B per block) is unknown or reports an implausible "
+                              f"shared-memory limit", original)
+        facts = facts_of()
         if facts.dtype is None or facts.gemm not in (1, 2) or facts.output is None:
-            self._once(logging.WARNING, ("facts", op, facts.dtype, facts.gemm, facts.output),
-                       f"smem_tactics: {op}: this runner's dtype path / GEMM / output type has no catalog "
-                       f"(dtype={facts.dtype}, gemm={facts.gemm}, output={facts.output}); nothing is pruned")
-            return original
-        listing = tactics(fv.framework, fv.key, self.device.arch, facts.dtype, facts.gemm, facts.finalize)
-        if facts.runner_count is not None and facts.runner_count != len(listing):
-            self._once(logging.WARNING, ("count", op, facts.dtype, facts.gemm),
-                       f"smem_tactics: {op}: the runner offers {facts.runner_count} tactics but the {fv.label} catalog "
-                       f"for {self.device.arch} {facts.dtype} has {len(listing)}; nothing is pruned")
-            return original
-        versions = self.cutlass_override or fv.default_cutlass
-        key = (fv.key, facts.dtype, facts.gemm, facts.finalize, facts.output, facts.activation)
-        if key not in self._verdicts:  # the tuner asks once per profile bucket: judge each list once
-            per_version = [judge_all(listing, self.device.limit_bytes, v, facts.output, facts.activation)
-                           for v in versions]
-            # prune only what fails under every CUTLASS release the framework may ship: never on a guess
-            by_value = {}
-            for i, t in enumerate(listing):
-                verdicts = [vs[i] for vs in per_version]
-                by_value[t.value] = verdicts[0] if all(not v.fits for v in verdicts) else None
-            self._verdicts[key] = (per_version[0], by_value)
-        first_version, by_value = self._verdicts[key]
+            return self._pass(("facts", op, facts.dtype, facts.gemm, facts.output),
+                              f"{op}: this runner's dtype path / GEMM / output type has no catalog (dtype={facts.dtype}"
+                              f", gemm={facts.gemm}, output={facts.output})", original)
         values = list(original)
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in values):
+            return self._pass(("values", op), f"{op}: the runner's tactics are not integers "
+                              f"({', '.join(repr(v) for v in values[:3])}...)", original)
+        cat, listing = self._listing(facts, values)
+        if cat is None:
+            return self._pass(("count", op, facts.dtype, facts.gemm), f"{op}: {listing}", original)
+        activation = fv.activation(facts.activation) if facts.activation is not None else None
+        judged = judged_activations(activation)
+        versions = self.cutlass_override or cat.default_cutlass
+        key = (cat.key, self.device.arch, self.device.limit_bytes, facts.dtype, facts.gemm, facts.finalize,
+               facts.output, judged)
+        if key not in self._verdicts:  # the tuner asks once per profile bucket: judge each list once
+            runs = [judge_all(listing, self.device.limit_bytes, v, facts.output, a) for v in versions for a in judged]
+            for run in runs:  # verdicts that do not add up are a doubt, never a reason to prune
+                if len(run) != len(listing) or any(getattr(x, "tactic", None) is not t for x, t in zip(run, listing)):
+                    raise RuntimeError("verdicts do not match the tactic list")
+                if any(not isinstance(getattr(x, "fits", None), bool) for x in run):
+                    raise RuntimeError("a verdict has no fits/does-not-fit answer")
+            # prune only what fails under every CUTLASS release and activation considered: never on a guess
+            by_value = {t.value: (run_list[0] if all(not r.fits for r in run_list) else None)
+                        for t, run_list in zip(listing, zip(*runs))}
+            self._verdicts[key] = (runs[0], by_value)
+        first, by_value = self._verdicts[key]
         kept = [v for v in values if by_value.get(v) is None]
         dropped = [by_value[v] for v in values if by_value.get(v) is not None]
+        where = f"{self.device.arch}, {cat.label}" + (f" (runtime-checked for {self.framework} {self.version})"
+                                                      if cat is not fv or self.how == "newer" else "")
         if not kept and values:
-            tiny = smallest(first_version)
-            what = (f"smallest is tactic {tiny.tactic.value} {tiny.tactic.short()} at {tiny.total_bytes} B"
+            tiny = smallest(first)
+            what = (f"the smallest is tactic {tiny.tactic.value} {tiny.tactic.short()} at {tiny.total_bytes} B"
                     if tiny else "no tactic has a modelled size")
-            raise NoFittingTacticError(
-                f"{op} on {self.device.name} ({self.device.arch}, {self.device.limit_bytes} B per block): none of "
-                f"the {len(values)} {fv.label} {facts.dtype} tactics fits; {what}. Use another MoE backend for this "
-                f"dtype (see docs/sm12x_guide.md) or set {DISABLE_ENV}=1 to profile them anyway")
+            self._once(logging.ERROR, ("none", op, facts.dtype, facts.gemm, facts.finalize),
+                       f"smem_tactics: none of the {len(values)} {facts.dtype} tactics of {op} can run on "
+                       f"{self.device.name} ({where}, {self.device.limit_bytes} B per block); {what}. Following the "
+                       f"host's convention for an empty list ({self.empty_convention or self.empty}); use another "
+                       f"MoE backend for this dtype (docs/sm12x_guide.md) or set {DISABLE_ENV}=1 to profile them")
+            return list(self.empty)
         if dropped:
             names = ", ".join(f"{d.tactic.value} ({d.tactic.short()}: {_why(d)})" for d in dropped[:6])
             more = f", and {len(dropped) - 6} more" if len(dropped) > 6 else ""
             self._once(logging.INFO, ("pruned", op, facts.dtype, facts.gemm, facts.finalize),
-                       f"smem_tactics: pruned {len(dropped)} of {len(values)} tactics for {op} on {self.device.arch} "
-                       f"({fv.label}, CUTLASS {'/'.join(versions)} rules): {names}{more}")
-        else:
-            self._once(logging.INFO, ("pruned", op, facts.dtype, facts.gemm, facts.finalize),
-                       f"smem_tactics: pruned 0 of {len(values)} tactics for {op} on {self.device.arch}: all fit")
-        return kept if dropped else original
+                       f"smem_tactics: pruned {len(dropped)} of {len(values)} tactics for {op} on {where} "
+                       f"(CUTLASS {'/'.join(versions)} rules): {names}{more}")
+            return kept
+        self._once(logging.INFO, ("pruned", op, facts.dtype, facts.gemm, facts.finalize),
+                   f"smem_tactics: pruned 0 of {len(values)} tactics for {op} on {where}: all can run")
+        return original
 
 
 def _why(v) -> str:
-    if v.total_bytes is not None and v.limit_bytes is not None and v.cause == "shared memory":
-        return f"{v.total_bytes} B > {v.limit_bytes} B"
-    return v.cause
+    return v.why()
 
 
-def _count(original: Sequence[Any]) -> str:
+def _count(original: Any) -> str:
     try:
         return str(len(original))
-    except TypeError:
+    except Exception:  # noqa: BLE001
         return "its"
 
 
@@ -276,15 +350,25 @@ def wrap_get_valid_tactics(cls: type, op_of: Callable[[Any, dict], str], facts_o
     original = getattr(cls, "get_valid_tactics")
 
     def get_valid_tactics(self, inputs, profile, **kwargs):
-        found = original(self, inputs, profile, **kwargs)
-        pruner = pruner_of()
-        if pruner is None:
-            return found
+        found = original(self, inputs, profile, **kwargs)  # the runner's own errors are the host's, untouched
+        pruner = None
         try:
-            op = op_of(self, kwargs)
-        except Exception:  # noqa: BLE001
-            op = "fused_moe"
-        return pruner.filter(op, lambda: facts_of(self, kwargs), found)
+            pruner = pruner_of()
+            if pruner is None or not is_enabled():
+                return found
+            if not isinstance(found, (list, tuple, range)):
+                found = list(found)  # an iterator is consumed once, here; the host gets this list back
+            try:
+                op = op_of(self, kwargs)
+            except Exception:  # noqa: BLE001
+                op = "fused_moe"
+            return pruner.filter(op, lambda: facts_of(self, kwargs), found)
+        except Exception as e:  # noqa: BLE001 -- nothing escapes into the host's tuner
+            if pruner is not None:
+                pruner._once(logging.WARNING, ("wrapper", type(e).__name__),
+                             f"smem_tactics: plug-in failure ({type(e).__name__}: {e}); the runner's tactics pass "
+                             f"through")
+            return found
 
     get_valid_tactics.__name__ = "get_valid_tactics"
     get_valid_tactics.__qualname__ = f"{cls.__qualname__}.get_valid_tactics"
@@ -315,6 +399,7 @@ def is_wrapped(cls: type) -> bool:
 
 
 __all__ = ["NoFittingTacticError", "disabled", "is_enabled", "DISABLE_ENV", "MOE_OPS", "Pruner", "RunnerFacts",
-           "Device", "resolve_device", "dtype_path", "output_name", "activation_name", "torch_dtype_name",
+           "Device", "resolve_device", "dtype_path", "output_name", "judged_activations", "GATED_ACTIVATIONS",
+           "torch_dtype_name",
            "wrap_get_valid_tactics", "unwrap_get_valid_tactics", "is_wrapped", "package_version",
            "temporarily_installed"]

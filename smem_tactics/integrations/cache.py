@@ -6,12 +6,11 @@ heuristic lists its preferred tiles first, and entry 0 is what the runner falls 
 (with the plug-in installed) is still how to find the fastest one.
 
 * :func:`choose_tactics`: the choice, framework-independent (no framework import).
-* :func:`write_flashinfer_cache`: FlashInfer 0.7.x's file cache (``autotune(cache=path)``); keys exclude the
-  runner hash, so the file works in any later process.
-* :func:`write_trtllm_cache`: TensorRT-LLM's JSON cache (read through ``TLLM_AUTOTUNER_CACHE_PATH``). 1.2.x keys
-  contain ``hash(runner)``, so this runs in the process that owns the runner, through TensorRT-LLM's own
-  ``AutoTuner`` (key computation and ``save_cache``), and writes ``<path stem>.rank<rank>.json`` (what
-  ``autotune(cache_path=..., rank=...)`` loads) plus ``path`` itself (whose existence turns tuning off).
+* :func:`write_flashinfer_cache`: FlashInfer's file cache (``autotune(cache=path)``; 0.6.9 and 0.7.x -- 0.6.4 has
+  none); keys exclude the runner hash, so the file works in any later process.
+* :func:`write_trtllm_cache`: TensorRT-LLM's JSON cache (read through ``TLLM_AUTOTUNER_CACHE_PATH``), main line
+  only: its keys hold ``str(runner.unique_id())``, stable across processes, and one file holds every rank.
+  TensorRT-LLM 1.2.x is refused with the reason (per-process ``hash(runner)`` keys).
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from . import MOE_OPS, NoFittingTacticError, resolve_device
+from ..errors import VersionError
+from . import MOE_OPS, NoFittingTacticError, package_version, resolve_device
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,31 @@ def choose_tactics(framework: str, version: str, dtype: str, *, gpu: Optional[st
     return out
 
 
+def _writable(framework: str, version: Optional[str]):
+    """The catalog entry of ``version`` if its tuner reads a file that a later process can match, else
+    :class:`~smem_tactics.errors.VersionError` saying why not (read in that version's source)."""
+    from ..catalogs import catalog_for
+
+    fv, how = catalog_for(framework, version)
+    if fv is None:
+        raise VersionError(f"version: {framework} {version or '(not installed)'} has no catalog ({how}); its cache "
+                           f"format is not known, so none is written")
+    if not fv.cache.get("writable"):
+        raise VersionError(f"version: no cache is written for {fv.label}: {fv.cache.get('reason', 'not known')}")
+    return fv
+
+
 def write_flashinfer_cache(path: "str | os.PathLike", runner: Any, inputs: Sequence[Any], choices: Sequence[CacheChoice],
-                           tuning_config: Any = None) -> int:
+                           tuning_config: Any = None, version: Optional[str] = None) -> int:
     """Add one entry per tuning bucket and MoE GEMM to FlashInfer's JSON cache at ``path`` (other entries are
     kept). ``runner`` is the CUTLASS ``MoERunner`` instance (or any runner with the same class name and
     ``get_cache_key_extras``), ``inputs`` the tensors FlashInfer passes to ``choose_one`` ([x, fc1_w, fc1_b,
-    fc2_w, fc2_b]). Returns the number of entries written. Uses FlashInfer's own profile generation and key
-    format (``ProfilingCacheKey.file_key``)."""
+    fc2_w, fc2_b]). Returns the number of entries written. Uses the installed FlashInfer's own profile generation
+    and key (0.7.x: ``ProfilingCacheKey.file_key``; 0.6.9: ``str((op, runner class, profile))``, read in its
+    ``save_configs``); ``version`` (default: installed) must be one whose tuner has a file cache (not 0.6.4)."""
     from flashinfer.autotuner import AutoTuner, _collect_metadata, _tactic_to_json  # lazy
 
+    _writable("flashinfer", version or package_version("flashinfer-python", "flashinfer"))
     tuner = AutoTuner.get()
     config = tuning_config if tuning_config is not None else type(runner).tuning_config
     path = Path(path)
@@ -81,7 +97,8 @@ def write_flashinfer_cache(path: "str | os.PathLike", runner: Any, inputs: Seque
     for choice in choices:
         for profile in tuner._generate_optimization_profiles(config, list(inputs)):
             key = AutoTuner._get_cache_key(choice.op, runner, profile.get_opt_shapes(), config, extras)
-            data[key.file_key] = [type(runner).__name__, _tactic_to_json(choice.tactic)]
+            file_key = getattr(key, "file_key", None) or str((key[0], key[1], key[3]))
+            data[file_key] = [type(runner).__name__, _tactic_to_json(choice.tactic)]
             written += 1
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2))
@@ -89,24 +106,39 @@ def write_flashinfer_cache(path: "str | os.PathLike", runner: Any, inputs: Seque
 
 
 def write_trtllm_cache(path: "str | os.PathLike", runner: Any, inputs: Sequence[Any], choices: Sequence[CacheChoice],
-                       tuning_config: Any = None, rank: int = 0, tuner: Any = None) -> list:
-    """Seed TensorRT-LLM's profiling cache with ``choices`` for every tuning bucket of ``runner`` and save it
-    with TensorRT-LLM's own ``save_cache``; returns the files written (the rank file and ``path``)."""
+                       tuning_config: Any = None, rank: int = 0, tuner: Any = None,
+                       version: Optional[str] = None) -> list:
+    """Seed TensorRT-LLM's profiling cache with ``choices`` for every tuning bucket of ``runner`` and save it with
+    TensorRT-LLM's own ``save_cache``; returns the files written.
+
+    Main line (``save_cache(file_path, rank)``; keys ``(op, class, str(runner.unique_id()), profile)``, stable
+    across processes): one file with a ``rank_<rank>`` section, which ``autotune(cache_path=path)`` loads in a later
+    process. TensorRT-LLM 1.2.x is refused with :class:`~smem_tactics.errors.VersionError`: its keys hold
+    ``hash(runner)``, which differs in every process, and its ``autotune()`` turns tuning off whenever
+    ``cache_path`` exists -- a file written for it would leave every bucket on the untuned fallback tactic."""
+    import inspect
+
+    fv = _writable("trtllm", version or package_version("tensorrt_llm", "tensorrt-llm"))
     if tuner is None:
         from tensorrt_llm._torch.autotuner import AutoTuner  # lazy; needs the GPU driver
 
         tuner = AutoTuner.get()
     config = tuning_config if tuning_config is not None else type(runner).tuning_config
     cache = tuner.profiling_cache
+    save_params = inspect.signature(cache.save_cache).parameters
+    if "rank" not in save_params:
+        raise VersionError(f"version: {fv.label} expects save_cache(file_path, rank) but this tuner's save_cache takes "
+                           f"({', '.join(save_params)}): not the cache format of that version")
+    key_params = inspect.signature(cache.get_cache_key).parameters
     for choice in choices:
         for profile in tuner._optimization_profiles(config, list(inputs)):
-            key = cache.get_cache_key(choice.op, runner, profile.get_opt_shapes(), config)
-            cache[key] = (0, choice.tactic, float("inf"))
+            # tuning stores raw bucket shapes (apply_map_to_tuning_buckets=False, main-line _profile_runners)
+            extra = {"apply_map_to_tuning_buckets": False} if "apply_map_to_tuning_buckets" in key_params else {}
+            key = cache.get_cache_key(choice.op, runner, profile.get_opt_shapes(), config, **extra)
+            cache[key] = (0, choice.tactic, float("inf"))  # chosen without timing: no time is claimed
     path = Path(path)
-    rank_file = path.with_name(path.stem + f".rank{rank}.json")
-    cache.save_cache(rank_file)
-    cache.save_cache(path)
-    return [rank_file, path]
+    cache.save_cache(path, rank)
+    return [path]
 
 
 __all__ = ["CacheChoice", "choose_tactics", "write_flashinfer_cache", "write_trtllm_cache"]

@@ -23,7 +23,6 @@ from . import (
     MOE_OPS,
     Pruner,
     RunnerFacts,
-    activation_name,
     dtype_path,
     output_name,
     package_version,
@@ -34,6 +33,12 @@ from . import (
 )
 
 _state: dict = {"pruner": None, "choose_one": None, "tuner_cls": None, "wrapped": []}
+
+#: FlashInfer's answer to "nothing to profile": its own MoERunner.get_valid_tactics returns ``[-1]`` for an empty
+#: stage "so the autotuner contract is never violated with an empty list" (fused_moe/core.py, 0.6.9 and later
+#: wheels); the tuner then runs the fallback tactic -1.
+EMPTY = (-1,)
+EMPTY_CONVENTION = "FlashInfer: [-1], the fallback tactic, as its own MoERunner returns for an empty stage"
 
 
 def installed_version() -> Optional[str]:
@@ -68,7 +73,7 @@ def runner_facts(runner: Any, kwargs: dict) -> RunnerFacts:
         gemm=gemm,
         finalize=bool(getattr(runner, "use_fused_finalize", True)),  # 0.6.4 has no switch: always on
         output=output_name(getattr(runner, "output_dtype", None)),
-        activation=activation_name(getattr(runner, "activation_type", "swiglu")),
+        activation=getattr(runner, "activation_type", None),
         runner_count=count,
     )
 
@@ -95,7 +100,7 @@ def install(gpu: Optional[str] = None, arch: Optional[str] = None, limit: Option
     from flashinfer.autotuner import AutoTuner  # lazy: only install() imports the framework
 
     pruner = Pruner("flashinfer", version or installed_version(), resolve_device(gpu, arch, limit), cutlass,
-                    logger or LOG)
+                    logger or LOG, empty=EMPTY, empty_convention=EMPTY_CONVENTION)
     _state["pruner"] = pruner
     if _state["choose_one"] is None:
         original = AutoTuner.choose_one

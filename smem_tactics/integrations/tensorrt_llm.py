@@ -5,8 +5,10 @@
     smem_trtllm.uninstall()
 
 It wraps ``get_valid_tactics`` of ``MoERunner`` in ``tensorrt_llm._torch.custom_ops.torch_custom_ops`` (the
-runner behind ``trtllm::fused_moe::gemm1`` / ``gemm2``; 1.2.x API: ``get_valid_tactics(inputs, profile,
-**kwargs)`` returns ``range(fused_moe_runner.get_tactic_num(kwargs["gemm_idx"]))``). ``forward`` (and the
+runner behind ``trtllm::fused_moe::gemm1`` / ``gemm2``; 1.2.x and main line: ``get_valid_tactics(inputs, profile,
+**kwargs)`` returns ``range(fused_moe_runner.get_tactic_num(kwargs["gemm_idx"]))``). The installed version picks
+its catalog (1.2.x, 1.3.x, main line; newer versions runtime-checked) and its activation enum (main line: the int
+of ``tensorrt_llm._torch.utils.ActivationType``, Swiglu 5 / Geglu 6; a 1.2 runner carries none). ``forward`` (and the
 tuner's ``do_preparation`` call) is untouched and no attribute is added to runners, so ``hash(runner)`` --
 part of TensorRT-LLM 1.2's cache key -- and ``unique_id()`` of newer versions stay what they were.
 """
@@ -22,7 +24,6 @@ from . import (
     MOE_OPS,
     Pruner,
     RunnerFacts,
-    activation_name,
     dtype_path,
     output_name,
     package_version,
@@ -34,6 +35,11 @@ from . import (
 
 RUNNER_MODULE = "tensorrt_llm._torch.custom_ops.torch_custom_ops"
 _state: dict = {"pruner": None, "wrapped": []}
+
+#: TensorRT-LLM's answer to an empty list (autotuner.py, 1.2.0rc2 and main line): nothing is profiled, choose_one
+#: warns "No valid runner/tactic was found ..." and falls back to tactic -1.
+EMPTY = ()
+EMPTY_CONVENTION = "TensorRT-LLM: [], on which its tuner warns and runs the fallback tactic -1"
 
 
 def installed_version() -> Optional[str]:
@@ -55,7 +61,7 @@ def runner_facts(runner: Any, kwargs: dict) -> RunnerFacts:
         gemm=gemm,
         finalize=bool(getattr(runner, "use_fused_finalize", True)),
         output=output_name(getattr(runner, "output_dtype", None)),
-        activation=activation_name(getattr(runner, "activation_type", "swiglu")),
+        activation=getattr(runner, "activation_type", None),
         runner_count=count,
     )
 
@@ -83,7 +89,7 @@ def install(gpu: Optional[str] = None, arch: Optional[str] = None, limit: Option
     """
     cls = runner_class or _default_runner_class()
     pruner = Pruner("trtllm", version or installed_version(), resolve_device(gpu, arch, limit), cutlass,
-                    logger or LOG)
+                    logger or LOG, empty=EMPTY, empty_convention=EMPTY_CONVENTION)
     _state["pruner"] = pruner
     if wrap_get_valid_tactics(cls, _op_of, runner_facts, lambda: _state["pruner"]):
         _state["wrapped"].append(cls)
