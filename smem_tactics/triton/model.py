@@ -20,9 +20,13 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
   element or more per thread); the two conversions never live at once, so the larger one counts.
 * **Offsets.** ``Allocation.cpp`` (``computeOffsets``) places buffers by size, largest first, each at the lowest
   offset free over its live range; the buffers here are all live through the K loop and are multiples of 128 B,
-  so the total is their sum. The epilogue's accumulator conversion and the prologue's index conversions are
-  live only outside the loop and reuse offset 0 (measured: never larger than the loop's buffers inside the
-  domain below).
+  so the loop needs their sum.
+* **Epilogue** (measured, not derived). After the loop the buffers are dead; the accumulator's conversion to the
+  store layout (Triton's swizzled conversion, ``getNumScratchElemsSwizzledCvt``) and the prologue's index
+  conversions reuse offset 0. Its size depends on the accumulator layout (target, M, N, warps) and is read from
+  ``data/triton_epilogue.json``: per release and target, the compiled ``metadata.shared`` ``E`` of the config with
+  the smallest loop of the domain (``scripts/triton_epilogue_table.py``). A config's shared memory is
+  ``max(loop, E)``, exact either way, because its loop is never smaller than that minimal loop.
 
 **Domain.** The terms above were compiled against on the configs of the tuning spaces (vLLM's
 ``benchmark_moe.py`` and SGLang's tuner: BLOCK_SIZE_K >= 32, 4 or 8 warps, num_stages >= 2) with aligned,
@@ -33,8 +37,11 @@ with a ``ConfigError`` rather than guess.
 
 from __future__ import annotations
 
+import functools
 import gc
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterable, List, Sequence, Tuple, Union
 
 from ..errors import ConfigError, SmemTacticsError, UnsupportedConfigError
@@ -42,6 +49,8 @@ from .config import TritonConfig, Variant
 
 #: Scratch buffers are 128-byte aligned (``Allocation.cpp``: ``scratchAlignment = 128``).
 SCRATCH_ALIGN = 128
+#: cp.async copies at least 4 bytes per thread (``getCopyVecBytes(...) >= 4`` in ``lowerLoads``).
+MIN_COPY_BYTES = 4
 #: fp32 scale vectors of the block-scaled variant.
 SCALE_BYTES = 4
 
@@ -122,15 +131,45 @@ def _footprint(cfg: TritonConfig) -> TritonFootprint:
     copies = cfg.num_stages if mma == "wgmma" else cfg.num_stages - 1
     a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
     b_tile = cfg.block_k * cfg.block_n * cfg.dtype.a_bytes
-    parts: List[Tuple[str, int]] = [("A", copies * a_tile), ("B", copies * b_tile)]
+    # LowerLoops.cpp: "Do not create async loads for small loads (cp.async requires at least 4 bytes)": a tile
+    # of fewer than 4 bytes per thread is not pipelined and keeps the single copy its dot reads
+    threads = 32 * cfg.num_warps
+    parts: List[Tuple[str, int]] = [(name, (copies if tile >= MIN_COPY_BYTES * threads else 1) * tile)
+                                    for name, tile in (("A", a_tile), ("B", b_tile))]
     if cfg.dtype is Variant.FP8_W8A8_BLOCK:
-        threads = 32 * cfg.num_warps
         converted = [n for n in (cfg.block_m, cfg.block_n) if n >= threads]
         scratch = max(converted) * SCALE_BYTES if converted else 0
         scratch = -(-scratch // SCRATCH_ALIGN) * SCRATCH_ALIGN
         parts.append(("scale_convert", scratch))
-    total = sum(b for _, b in parts)
-    return TritonFootprint(cfg, total, tuple(parts), mma, copies)
+    loop = sum(b for _, b in parts)
+    epilogue = epilogue_bytes(cfg)
+    if epilogue > loop:  # the epilogue's conversion outgrows the (dead) loop buffers it reuses
+        parts = [(name, 0) for name, _ in parts] + [("epilogue_convert", epilogue)]
+    else:
+        parts.append(("epilogue_convert", 0))
+    return TritonFootprint(cfg, max(loop, epilogue), tuple(parts), mma, copies)
+
+
+EPILOGUE_FILE = Path(__file__).resolve().parent.parent / "data" / "triton_epilogue.json"
+
+
+def epilogue_key(block_m: int, block_n: int, num_warps: int) -> str:
+    return f"{block_m}x{block_n}_w{num_warps}"
+
+
+@functools.lru_cache(maxsize=1)
+def _epilogue_table() -> dict:
+    return json.loads(EPILOGUE_FILE.read_text())
+
+
+def epilogue_bytes(cfg: TritonConfig) -> int:
+    """``E`` of the config's (release, target, M, N, warps): see the module docstring."""
+    try:
+        return int(_epilogue_table()[cfg.triton][cfg.target][epilogue_key(cfg.block_m, cfg.block_n,
+                                                                           cfg.num_warps)])
+    except KeyError:
+        raise ConfigError("target", cfg.target, "a target measured in data/triton_epilogue.json",
+                          f"no epilogue measurement for Triton {cfg.triton}") from None
 
 
 _CACHE: dict = {}
@@ -173,4 +212,5 @@ def classic_estimate(cfg: TritonConfig) -> int:
     return cfg.num_stages * (cfg.block_m + cfg.block_n) * cfg.block_k * cfg.dtype.a_bytes
 
 
-__all__ = ["TritonFootprint", "footprint", "footprints", "mma_kind", "classic_estimate", "VERIFIED"]
+__all__ = ["TritonFootprint", "footprint", "footprints", "mma_kind", "classic_estimate", "epilogue_bytes", "VERIFIED",
+           "EPILOGUE_FILE"]
