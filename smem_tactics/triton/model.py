@@ -134,6 +134,9 @@ def _footprint(cfg: TritonConfig) -> TritonFootprint:
     # LowerLoops.cpp: "Do not create async loads for small loads (cp.async requires at least 4 bytes)": a tile
     # of fewer than 4 bytes per thread is not pipelined and keeps the single copy its dot reads
     threads = 32 * cfg.num_warps
+    if mma == "wgmma" and min(a_tile, b_tile) < MIN_COPY_BYTES * threads:
+        raise ConfigError("BLOCK_SIZE_N", cfg.block_n, "a tile of 4 bytes or more per thread with wgmma",
+                          "an unpipelined wgmma operand is outside the compiled-against domain")
     parts: List[Tuple[str, int]] = [(name, (copies if tile >= MIN_COPY_BYTES * threads else 1) * tile)
                                     for name, tile in (("A", a_tile), ("B", b_tile))]
     if cfg.dtype is Variant.FP8_W8A8_BLOCK:
@@ -177,13 +180,23 @@ _CACHE: dict = {}
 
 def footprint(cfg: TritonConfig) -> TritonFootprint:
     """The shared memory of ``cfg`` (bytes and parts); raises ConfigError / UnsupportedConfigError."""
-    hit = _CACHE.get(cfg)
+    # GROUP_SIZE_M only reorders tiles: everything else keys the answer (plain tuples hash fast)
+    key = (cfg.dtype, cfg.target, cfg.triton, cfg.block_m, cfg.block_n, cfg.block_k, cfg.num_warps,
+           cfg.num_stages, cfg.k, cfg.aligned)
+    hit = _CACHE.get(key)
     if hit is None:
-        hit = _footprint(cfg)
+        try:
+            fp = _footprint(cfg)
+        except SmemTacticsError as e:
+            hit = e
+        else:
+            hit = (fp.shared_bytes, fp.parts, fp.mma, fp.buffers)
         if len(_CACHE) > 200_000:
             _CACHE.clear()
-        _CACHE[cfg] = hit
-    return hit
+        _CACHE[key] = hit
+    if isinstance(hit, Exception):
+        raise hit
+    return TritonFootprint(cfg, *hit)
 
 
 def footprints(configs: Iterable[TritonConfig], errors: str = "keep") -> List[Union[TritonFootprint, Exception]]:
