@@ -35,8 +35,9 @@ from .errors import ConfigError
 
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 
-#: Largest token count any problem accepts (a 4M-token prefill is far beyond any MoE deployment's step).
-MAX_TOKENS = 1 << 22
+#: Largest token count any problem accepts: 1,048,576 tokens in one step is far beyond any MoE deployment's
+#: batch (the largest shipped bucket is 16384), and bounds the routing histogram's work (seconds, not hours).
+MAX_TOKENS = 1 << 20
 #: Largest expert count (DeepSeek-V3 has 256, Qwen3-Next 512; 4096 leaves room, and bounds routing arrays).
 MAX_EXPERTS = 4096
 #: Largest top-k.

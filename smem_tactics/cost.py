@@ -77,6 +77,11 @@ class CostParameters:
     cluster_penalty_per_extra_cta: float
     bound_sharpness: float
     group_switch_ns: float
+    spill_bytes_per_clk: float
+    finalize_elements_per_clk: float
+    accumulator_register_budget: float
+    starved_mma_slowdown: float
+    overlap_stage_exponent: float
     mma_efficiency: float
     mma_saturating_n: int
     l2_bytes_per_clk_per_sm: float
@@ -90,22 +95,36 @@ class CostParameters:
 
 
 def cost_parameters(arch: Union[str, Arch], overrides: Optional[dict] = None) -> CostParameters:
-    """Parameters for ``arch`` (sm90/sm100/sm120/sm121) from ``data/cost_model.json``, with optional overrides."""
+    """Parameters for ``arch`` (sm90/sm100/sm120/sm121) from ``data/cost_model.json``, with optional overrides.
+
+    An arch section may override a global parameter (the SM120 family's fitted values do).
+    """
     raw = _raw_parameters()
     family = Arch.parse(arch).family.value
     if family not in raw["arch"]:
         raise ConfigError("arch", arch, list(raw["arch"]))
     values = {k: v["value"] for k, v in raw["global"].items()}
     values.update({k: v["value"] for k, v in raw["arch"][family].items()})
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ConfigError("params", f"<{type(overrides).__name__}>", "a dict of parameter overrides")
     for k, v in (overrides or {}).items():
         if k not in values:
             raise ConfigError("cost parameter", k, sorted(values))
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"cost parameter {k}", v, "a finite number >= 0")
         values[k] = v
     return CostParameters(**values)
 
 
 def cost_model_version() -> int:
     return int(_raw_parameters()["version"])
+
+
+def grounding_for(gpu_key: str) -> Optional[dict]:
+    """The evidence behind the model on an SM12x GPU (``data/cost_model.json`` 'grounding', written by
+    scripts/validate_sm12x.py): ``{"sources", "expected_error", "basis"}``; ``None`` for other GPUs."""
+    entry = _raw_parameters().get("grounding", {}).get(gpu_key)
+    return dict(entry) if entry else None
 
 
 @dataclass(frozen=True)
@@ -130,6 +149,10 @@ class CostTerms:
     sm_us: float
     cluster_factor: float
     padded_mma_fraction: float  # share of MMA work spent on padding (rows or columns beyond the problem)
+    spill_us: float  # per tile: local-memory traffic of register spills (compile facts), 0 when none or unknown
+    accumulator_registers: float  # fp32 accumulators per MMA thread (exact from tile and schedule)
+    registers: Optional[int]  # per thread, from the kernel's compile facts; None = unknown (never guessed)
+    spill_bytes: Optional[int]  # spill stores + loads per thread (ptxas); None = unknown
     predicted_us: float
 
     @property
@@ -196,11 +219,36 @@ def _tflops(candidate: Candidate, gpu: GpuFacts) -> float:
     return float(value)
 
 
+def _compile_facts(candidate: Candidate):
+    """The candidate's compile facts (registers, spills) if the shipped data has them, else None."""
+    try:
+        from .compile_facts import facts_for
+    except ImportError:  # pragma: no cover -- the data module ships with the package
+        return None
+    return facts_for(candidate)
+
+
+#: Threads that issue MMAs in a CUTLASS warp-specialized kernel (two consumer warp groups).
+MMA_THREADS = 256
+
+
 def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
-            params: Optional[CostParameters] = None) -> Ranked:
-    """Predicted time of one launch of ``candidate`` on ``problem`` (see the module docstring)."""
+            params: Optional[CostParameters] = None, facts: Any = None) -> Ranked:
+    """Predicted time of one launch of ``candidate`` on ``problem`` (see the module docstring).
+
+    ``facts``: the kernel's compile facts (registers, spill bytes per thread); looked up in the shipped data when
+    omitted. A kernel with no known facts is charged no spill time and its terms say ``registers=None``.
+    """
+    if not isinstance(problem, Problem):
+        raise ConfigError("problem", f"<{type(problem).__name__}>", "a Problem (smem_tactics.problems.moe_problem)")
+    if not isinstance(candidate, Candidate):
+        raise ConfigError("candidate", f"<{type(candidate).__name__}>", "a Candidate (smem_tactics.synthesis)")
+    if params is not None and not isinstance(params, CostParameters):
+        raise ConfigError("params", f"<{type(params).__name__}>", "a CostParameters (smem_tactics.cost.cost_parameters)")
     g = _gpu(gpu)
     p = params or cost_parameters(candidate.config.arch)
+    if facts is None:
+        facts = _compile_facts(candidate)
     cfg = candidate.config
     tm, tn, tk = cfg.tile
     row_tile, col_tile = (tn, tm) if candidate.swap_ab else (tm, tn)
@@ -220,8 +268,10 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
     active = max(1.0, min(tiles, float(slots)))
 
     # DRAM: every active expert's weights, the routed activations, the outputs, once
+    # (a FINALIZE epilogue reduces the top-k rows of a token in L2: DRAM sees each token's output row once)
+    out_rows = problem.tokens if candidate.epilogue == "finalize" and problem.tokens else problem.rows
     dram_bytes = (problem.active_groups * problem.n * problem.k * w_bits
-                  + problem.rows * problem.k * a_bits + problem.rows * problem.n * d_bits) / 8.0
+                  + problem.rows * problem.k * a_bits + out_rows * problem.n * d_bits) / 8.0
     dram_bw = g.mem_bw_gbps * 1e9 * p.dram_efficiency
     dram_us = dram_bytes / dram_bw * 1e6
 
@@ -242,13 +292,42 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
     narrow = min(1.0, tn / p.mma_saturating_n)
     per_cta_flops = _tflops(candidate, g) * 1e12 / g.sms / occupancy * p.mma_efficiency * narrow
     mma_s = flops / per_cta_flops
-    main_s = max(load_s, mma_s) + p.overlap_loss * min(load_s, mma_s) + k_blocks * p.k_block_overhead_ns * 1e-9
+    # Warp-level MMA (SM120's mma.sync) keeps the whole accumulator tile in the MMA threads' registers: a pingpong
+    # warp group holds a full tile (128 threads), a cooperative pair half each (256). A pingpong mainloop runs one
+    # warp group at a time -- one MMA warp per SM sub-partition, nothing to hide its latency -- so once its
+    # accumulators pass a budget and the compiler can no longer keep operand fragments in flight beside them, its
+    # MMAs serialise (``accumulator_register_budget``; 0 = no such limit, as for SM90's asynchronous wgmma).
+    # Cooperative kernels run both warp groups at once and are not charged (FlashInfer's cooperative 256x128 tile
+    # measured level with the others on a GB10; no SM12x measurement of it alone exists).
+    acc_regs = tm * tn / (128.0 if candidate.pingpong else 256.0) / pair
+    if candidate.pingpong and p.accumulator_register_budget > 0 and acc_regs > p.accumulator_register_budget:
+        mma_s *= p.starved_mma_slowdown
+    # the part of the shorter of (loads, MMAs) a pipeline fails to hide; with few stages the producer cannot run
+    # ahead of the consumers, so less is hidden: overlap_loss x (3 / S)^overlap_stage_exponent (0: v2's constant)
+    overlap = p.overlap_loss * (3.0 / max(candidate.stages, 2)) ** p.overlap_stage_exponent
+    main_s = max(load_s, mma_s) + min(1.0, overlap) * min(load_s, mma_s) + k_blocks * p.k_block_overhead_ns * 1e-9
+    # Register spills (exact, from the kernel's compile facts): the spilled accumulator/fragment registers cross
+    # local memory (L1) once per k-block for every MMA thread, serialised with the MMAs that need them.
+    spill_bytes = None
+    registers = None
+    spill_s = 0.0
+    if facts is not None and getattr(facts, "ok", True):
+        registers = getattr(facts, "registers", None)
+        spill_bytes = getattr(facts, "spill_bytes", None)
+        if spill_bytes and p.spill_bytes_per_clk > 0:
+            spill_s = k_blocks * spill_bytes * MMA_THREADS / (p.spill_bytes_per_clk * clock_hz) / pair
+            main_s += spill_s
     # A no-smem epilogue stores the accumulator fragments straight from registers; into a row-major D (the
     # tile's N contiguous) those stores are narrow and scattered, which the TMA epilogue's staging avoids.
     store_factor = (p.register_store_row_major_factor
                     if cfg.epilogue_schedule.no_smem and cfg.layout_cd is Layout.ROW else 1.0)
     epi_s = (tm * tn * d_bits / 8.0 / pair / min(bw_per_cta, l2_bw / active) * store_factor
              + p.epilogue_fixed_ns * 1e-9)
+    if candidate.epilogue == "finalize" and p.finalize_elements_per_clk > 0:
+        # FINALIZE (TensorRT-LLM/FlashInfer GEMM2): every valid output element is scaled by its router weight and
+        # reduced into its token's row with a global atomic add, one element per lane.
+        valid_rows = min(float(row_tile), problem.rows / max(problem.tiles_along_rows(row_tile), 1e-9))
+        epi_s += valid_rows * col_tile / (p.finalize_elements_per_clk * clock_hz)
     tile_s = max(main_s, epi_s) if candidate.pingpong else main_s + epi_s
     sm_s = waves * tile_s + latency_s
     # A persistent CTA walks the tiles with the grid's stride; each time its next tile belongs to another group
@@ -267,7 +346,7 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
         dram_us=dram_us, tile_load_bytes=tile_load_bytes, inflight_bytes=inflight, needed_inflight_bytes=needed,
         load_us=load_s * 1e6, mma_us=mma_s * 1e6, mainloop_us=main_s * 1e6, epilogue_us=epi_s * 1e6,
         tile_us=tile_s * 1e6, sm_us=sm_s * 1e6, cluster_factor=cluster_factor, padded_mma_fraction=padded,
-        predicted_us=predicted)
+        spill_us=spill_s * 1e6, accumulator_registers=acc_regs, registers=registers, spill_bytes=spill_bytes, predicted_us=predicted)
     return Ranked(candidate, predicted, terms)
 
 
@@ -342,5 +421,6 @@ def rank(problem: Problem, gpu: Union[str, GpuFacts], candidates: Sequence[Candi
     return ranked
 
 
-__all__ = ["CostParameters", "CostTerms", "Ranked", "cost_parameters", "cost_model_version", "ctas_per_sm",
+__all__ = ["CostParameters", "CostTerms", "Ranked", "cost_parameters", "cost_model_version", "grounding_for",
+           "ctas_per_sm",
            "predict", "rank", "explain"]

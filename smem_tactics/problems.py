@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Optional, Sequence, Union
 
+from .contract import MAX_EXPERTS, MAX_GEMM_DIM, MAX_TOKENS, MAX_TOP_K, _shown, require_int
 from .errors import ConfigError
 
 #: Expected group counts below this are dropped from routing histograms (they change no cost term).
@@ -80,7 +81,9 @@ def model_names() -> tuple:
 def model_shape(name: str) -> MoeShape:
     """A model from ``data/moe.json`` by key or alias (case-insensitive)."""
     table = _table()
-    key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
+    if not isinstance(name, str):
+        raise ConfigError("model", _shown(name), model_names())
+    key = name.strip().lower().replace("_", "-").replace(" ", "-")
     key = table["aliases"].get(key, key)
     if key not in table["models"]:
         raise ConfigError("model", name, model_names())
@@ -100,27 +103,30 @@ def routing_names() -> tuple:
 def parse_bucket(value: Union[str, int]) -> tuple:
     """(bucket name, tokens) from a bucket name (``decode-8``), ``decode-N`` / ``prefill-N`` for any N, or a
     bare token count."""
-    allowed = f"{', '.join(bucket_names())}, decode-N, prefill-N, or a positive token count"
-    if isinstance(value, bool):
+    allowed = (f"{', '.join(bucket_names())}, decode-N, prefill-N, or a token count N, with N from 1 to "
+               f"{MAX_TOKENS}")
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ConfigError("bucket", value, allowed)
     if isinstance(value, int):
-        if value <= 0:
-            raise ConfigError("bucket", value, allowed)
-        return f"tokens-{value}", value
-    text = str(value).strip().lower()
+        count = require_int("tokens", value, 1, MAX_TOKENS, "a token count")
+        return f"tokens-{count}", count
+    text = value.strip().lower()
     buckets = _table()["buckets"]
     if text in buckets and not text.startswith("_"):
         return text, buckets[text]
-    if text.isdigit() and int(text) > 0:
-        return f"tokens-{int(text)}", int(text)
-    for prefix in ("decode-", "prefill-", "tokens-"):
-        if text.startswith(prefix) and text[len(prefix):].isdigit() and int(text[len(prefix):]) > 0:
-            return text, int(text[len(prefix):])
-    raise ConfigError("bucket", value, allowed)
+    for prefix in ("decode-", "prefill-", "tokens-", ""):
+        digits = text[len(prefix):]
+        if text.startswith(prefix) and digits.isdigit():
+            try:
+                count = require_int("tokens", digits, 1, MAX_TOKENS, "a token count")
+            except ConfigError as e:
+                raise ConfigError("bucket", _shown(value), allowed, e.detail) from None
+            return (text if prefix else f"tokens-{count}"), count
+    raise ConfigError("bucket", _shown(value), allowed)
 
 
 def parse_gemm(value) -> int:
-    text = str(value).strip().lower()
+    text = str(value).strip().lower() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
     aliases = {"1": 1, "gemm1": 1, "g1": 1, "fc1": 1, "gate_up": 1, "up": 1,
                "2": 2, "gemm2": 2, "g2": 2, "fc2": 2, "down": 2}
     if text not in aliases:
@@ -129,9 +135,7 @@ def parse_gemm(value) -> int:
 
 
 def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(name, value, "a positive integer")
-    return value
+    return require_int(name, value, 1, MAX_GEMM_DIM, "a positive integer")
 
 
 @dataclass(frozen=True)
@@ -156,9 +160,13 @@ class Problem:
     def explicit(cls, n: int, k: int, group_rows: Sequence[int], label: str = "") -> "Problem":
         """A problem with known rows per group (zeros are dropped: such groups are not launched)."""
         n, k = _positive_int(n, "n"), _positive_int(k, "k")
+        if isinstance(group_rows, (str, bytes)) or not isinstance(group_rows, Sequence):
+            raise ConfigError("group_rows", _shown(group_rows), "a list of non-negative integers (rows of each group)")
+        if len(group_rows) > MAX_EXPERTS:
+            raise ConfigError("group_rows", _shown(group_rows), f"at most {MAX_EXPERTS} groups")
         counts: dict = {}
         for m in group_rows:
-            if isinstance(m, bool) or not isinstance(m, int) or m < 0:
+            if isinstance(m, bool) or not isinstance(m, int) or m < 0 or m > MAX_TOKENS * MAX_TOP_K:
                 raise ConfigError("group_rows", m, "non-negative integers (rows of each group)")
             if m:
                 counts[m] = counts.get(m, 0) + 1
@@ -263,6 +271,8 @@ def moe_problem(model: Union[str, MoeShape], gemm, tokens: Union[int, str], rout
     """The grouped GEMM of one MoE layer: ``gemm`` 1 (gate+up) or 2 (down), ``tokens`` a count or a bucket
     name (``decode-8``, ``prefill-4096``), ``routing`` uniform or skewed."""
     shape = model if isinstance(model, MoeShape) else model_shape(model)
+    if not isinstance(routing, str):
+        raise ConfigError("routing", _shown(routing), routing_names())
     g = parse_gemm(gemm)
     bucket, count = parse_bucket(tokens)
     n, k = shape.gemm_nk(g, tp)

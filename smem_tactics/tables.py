@@ -100,6 +100,8 @@ def build_table(gpu: str, model: str, dtype: str, *, buckets: Optional[Sequence[
     candidates = synthesize(arch, recipe.name, limit, cutlass=str(version), epilogues=epilogues)
     params = cost_parameters(arch)
     baselines, baseline_notes = trtllm_baselines(arch, recipe.name, str(version), limit)
+    grounding = cost_grounding(g.key)
+    tolerance = grounding["expected_error"] if grounding else None
     used: dict = {}
     sections = []
     for bucket, tokens in bucket_list:
@@ -119,8 +121,10 @@ def build_table(gpu: str, model: str, dtype: str, *, buckets: Optional[Sequence[
                                  "predicted_us": round(r.predicted_us, 3), "total_bytes": r.candidate.total_bytes,
                                  "stages": r.candidate.stages,
                                  "vs_top": round(r.predicted_us / ranked[0].predicted_us, 4)})
+            level = (sum(1 for r in ranked if r.predicted_us <= ranked[0].predicted_us * (1.0 + tolerance))
+                     if tolerance is not None else None)
             sections.append({"bucket": bucket, "tokens": tokens, "gemm": gemm, "problem": problem.to_dict(),
-                             "ranked": entries, "trtllm_1_2_best": base})
+                             "ranked": entries, "trtllm_1_2_best": base, "within_expected_error": level})
     cand_dicts = {}
     for name, c in sorted(used.items()):
         d = c.to_dict()
@@ -148,9 +152,29 @@ def build_table(gpu: str, model: str, dtype: str, *, buckets: Optional[Sequence[
         "search_space_size": len(candidates),
         "epilogues": list(epilogues),
         "trtllm_1_2_baselines": baseline_notes,
+        "grounding": grounding,
         "oracle": None,
     }
     return {"metadata": metadata, "candidates": cand_dicts, "sections": sections}
+
+
+def cost_grounding(gpu_key: str) -> Optional[dict]:
+    """What backs the cost model's SM12x rankings on this GPU: the published measurements (by source), the model's
+    expected error there (leave-one-source-out, docs/sm12x_validation.md) and how it was derived; ``None`` for
+    GPUs whose model was fitted on measurements of the GPU itself (the H100/H200 runs)."""
+    from .cost import grounding_for
+
+    return grounding_for(gpu_key)
+
+
+def level_note(section: dict, grounding: Optional[dict], gpu_name: str) -> Optional[str]:
+    """'these N are within X % ...' when more than one ranked config sits within the expected error of #1."""
+    n = section.get("within_expected_error")
+    if not grounding or not n or n < 2:
+        return None
+    return (f"the top {n} are within {grounding['expected_error']:.0%} of each other, the model's expected error "
+            f"on a {gpu_name}: the choice among them does not matter for speed as far as the evidence goes (order "
+            f"below is the model's, ties broken by less shared memory)")
 
 
 # -- oracle -------------------------------------------------------------------------------------------
@@ -303,6 +327,14 @@ def _fmt_us(x: float) -> str:
     return f"{x:,.1f}" if x < 1e4 else f"{x:,.0f}"
 
 
+def _grounding_text(grounding: Optional[dict]) -> str:
+    if not grounding:
+        return "the cost model was fitted on measurements of this GPU's arch (docs/benchmarks.md)"
+    src = ", ".join(grounding["sources"]) or "none of this GPU"
+    return (f"predictions, not measurements; backed by published SM12x measurements ({src}); expected error "
+            f"{grounding['expected_error']:.0%} ({grounding['basis']})")
+
+
 def markdown(table: dict) -> str:
     """The table's Markdown summary."""
     meta = table["metadata"]
@@ -320,12 +352,14 @@ def markdown(table: dict) -> str:
                  "; ".join(f"{n['config']}: {n['reason']}" if "config" in n else n["note"]
                            for n in meta.get("trtllm_1_2_baselines", []))
                  or "none"),
+             "* evidence: " + _grounding_text(meta.get("grounding")),
              "* oracle: " + (f"{oracle['matched']}/{oracle['candidates']} candidates' SharedStorage and stages "
                              f"reproduced by compiling against CUTLASS {oracle['cutlass_tree']} ({oracle['compiler']})"
                              if oracle else "not run for this table"), ""]
     for s in table["sections"]:
-        lines += [f"## {s['bucket']} GEMM{s['gemm']} ({s['problem']['label']})", "",
-                  "| # | config | smem B | stages | predicted us | TRT-LLM 1.2 | reason (top) |", "|---|---|---|---|---|---|---|"]
+        note = level_note(s, meta.get("grounding"), g["full_name"])
+        lines += [f"## {s['bucket']} GEMM{s['gemm']} ({s['problem']['label']})", ""] + ([f"*{note}*", ""] if note else [])
+        lines += ["| # | config | smem B | stages | predicted us | TRT-LLM 1.2 | reason (top) |", "|---|---|---|---|---|---|---|"]
         for e in s["ranked"]:
             c = table["candidates"][e["candidate"]]
             fw = c.get("frameworks", {})
@@ -353,6 +387,7 @@ def text(table: dict, buckets: Optional[Sequence[str]] = None, gemms: Optional[S
     if oracle:
         head.append(f"oracle: {oracle['matched']}/{oracle['candidates']} footprints reproduced against CUTLASS "
                     f"{oracle['cutlass_tree']}")
+    head.append("evidence: " + _grounding_text(meta.get("grounding")))
     out = ["\n".join(head)]
     for s in table["sections"]:
         if buckets and s["bucket"] not in buckets:
@@ -369,6 +404,9 @@ def text(table: dict, buckets: Optional[Sequence[str]] = None, gemms: Optional[S
                    f"{s['problem']['active_groups']:.1f} experts, {s['problem']['rows']:.0f} rows")
         out.append(fmt(rows, ("#", "config", "smem B", "stages", "pred. us", "TRT-LLM 1.2"), "rllrrl"))
         out.append(f"why #1: {s['ranked'][0]['reason']}")
+        note = level_note(s, meta.get("grounding"), g["full_name"])
+        if note:
+            out.append(note)
         if s.get("trtllm_1_2_best"):
             b = s["trtllm_1_2_best"][0]
             out.append(f"TensorRT-LLM 1.2's best fitting kernel: {b['short']} ({b['total_bytes']} B, auto {b['stages']} "

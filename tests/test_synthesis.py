@@ -128,7 +128,11 @@ def test_cli_synthesize_lists_and_ranks(capsys):
 @pytest.mark.parametrize("argv,needle", [
     (["synthesize", "--arch", "sm120", "--dtype", "bf16"], "dtype"),
     (["synthesize", "--arch", "sm120", "--dtype", "nvfp4", "--limit", "1000"], "no nvfp4 config"),
-    (["synthesize", "--arch", "sm120", "--dtype", "nvfp4", "--gpu", "gb10"], "both --gpu and --model"),
+    (["synthesize", "--arch", "sm120", "--dtype", "nvfp4", "--gpu", "gb10"], "all of --gpu, --model or none"),
+    (["synthesize", "--arch", "sm120", "--dtype", "nvfp4", "--tokens", "8"], "nothing to rank"),
+    (["synthesize", "--arch", "sm120", "--dtype", "nvfp4", "--top", "0"], "--top"),
+    (["synthesize", "--arch", "sm120", "--dtype", "nvfp4", "--tiles-m", ","], "empty item"),
+    (["synthesize", "--arch", "sm120", "--dtype", "nvfp4", "--gpu", "gb10", "--model", "qwen3-30b", "--tokens", "1000000000000"], "bucket"),
 ])
 def test_cli_bad_input_is_one_line_without_traceback(capsys, argv, needle):
     assert main(argv) == 2

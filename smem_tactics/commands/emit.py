@@ -7,19 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..contract import require_out_dir, str_arg, write_text
 from ..errors import ConfigError
 
 
 def register(sub) -> None:
     p = sub.add_parser("emit", help="CUTLASS translation units and TensorRT-LLM additions for a table's configs",
                        description=__doc__)
-    p.add_argument("--gpu", help="GPU of the table (gb10, rtx-pro-6000, rtx-5090, h100, h200, b200)")
-    p.add_argument("--model", help="MoE model of the table")
-    p.add_argument("--dtype", help="dtype of the table")
+    p.add_argument("--gpu", type=str_arg(), help="GPU of the table (gb10, rtx-pro-6000, rtx-5090, h100, h200, b200)")
+    p.add_argument("--model", type=str_arg(), help="MoE model of the table")
+    p.add_argument("--dtype", type=str_arg(), help="dtype of the table")
     p.add_argument("--all", action="store_true", help="every shipped SM12x table instead of one")
-    p.add_argument("--out", default="out/emitted", help="folder for the .cu files (default out/emitted)")
-    p.add_argument("--trtllm", metavar="FILE", help="also write the TensorRT-LLM patch-ready file here (SM12x)")
-    p.add_argument("--cutlass", metavar="VERSION", help="the CUTLASS release you build against (checked)")
+    p.add_argument("--out", default="out/emitted", type=str_arg("a folder path"), help="folder for the .cu files (default out/emitted)")
+    p.add_argument("--trtllm", metavar="FILE", type=str_arg("a file path"), help="also write the TensorRT-LLM patch-ready file here (SM12x)")
+    p.add_argument("--cutlass", metavar="VERSION", type=str_arg("a CUTLASS release"), help="the CUTLASS release you build against (checked)")
     p.set_defaults(func=run)
 
 
@@ -28,6 +29,11 @@ def _table_candidates(args):
     from ..tables import build_table, emitted_candidates, load_table, shipped_table_path
 
     if args.all:
+        given = [f"--{f}" for f in ("gpu", "model", "dtype", "cutlass") if getattr(args, f) is not None]
+        if given:
+            raise ConfigError(" / ".join(["--all"] + given), "--all with " + ", ".join(given),
+                              "--all (every shipped SM12x table) or --gpu/--model/--dtype (one table)",
+                              "conflicting options")
         cands, version, count = emitted_candidates()
         return cands, f"{count} shipped SM12x tables (CUTLASS {version})"
     if not (args.gpu and args.model and args.dtype):
@@ -56,6 +62,7 @@ def run(args) -> int:
     from ..emit.trtllm import trtllm_patch, trtllm_twin
 
     cands, source = _table_candidates(args)
+    require_out_dir("--out", args.out)
     paths = write_units(cands, args.out, generator=f"smem-tactics emit, {source}")
     print(f"{len(paths)} translation units ({source}) in {args.out}/")
     for c, p in zip(cands, paths):
@@ -72,8 +79,7 @@ def run(args) -> int:
                 t = trtllm_twin(base) if base is not None else None
                 if t is not None and t not in twins:
                     twins.append(t)
-        Path(args.trtllm).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.trtllm).write_text(trtllm_patch(twins, provenance=[f"picked from: {source}"]))
+        write_text("--trtllm", args.trtllm, trtllm_patch(twins, provenance=[f"picked from: {source}"]))
         print(f"TensorRT-LLM additions ({len(twins)} kernels): {args.trtllm}")
     return 0
 

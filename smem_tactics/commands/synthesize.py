@@ -5,36 +5,36 @@ from __future__ import annotations
 
 import json
 
+from ..contract import MAX_LIMIT_BYTES, MAX_ROWS, csv_values, int_arg, require_together, str_arg
 from ..errors import ConfigError
 from ._common import table as fmt
 
-
-def _csv(text, cast=str):
-    return [cast(x) for x in text.split(",") if x.strip()] if text else None
+#: Largest tile extent (M, N) or tile-K byte count a narrowing list may name.
+MAX_TILE_EXTENT = 1024
 
 
 def register(sub) -> None:
     p = sub.add_parser("synthesize", help="configs that fit a limit, with the most stages that fit (and a ranking)",
                        description=__doc__)
-    p.add_argument("--arch", required=True, help="sm90 | sm100 | sm120 | sm121")
-    p.add_argument("--dtype", required=True, help="nvfp4, mxfp8xmxfp4, fp8, bf16 (per arch)")
-    p.add_argument("--limit", type=int, help="bytes per block (default: the arch's opt-in limit)")
-    p.add_argument("--cutlass", help="CUTLASS version the kernels target (default 4.5.0)")
-    p.add_argument("--schedules", help="comma list: cooperative,pingpong (SM90/SM12x) or 1sm,2sm (SM100)")
+    p.add_argument("--arch", required=True, type=str_arg("an arch"), help="sm90 | sm100 | sm120 | sm121")
+    p.add_argument("--dtype", required=True, type=str_arg("a dtype"), help="nvfp4, mxfp8xmxfp4, fp8, bf16 (per arch)")
+    p.add_argument("--limit", type=int_arg(1, MAX_LIMIT_BYTES, "bytes per block"), help="bytes per block (default: the arch's opt-in limit)")
+    p.add_argument("--cutlass", type=str_arg("a CUTLASS release"), help="CUTLASS version the kernels target (default 4.5.0)")
+    p.add_argument("--schedules", type=str_arg("a comma list"), help="comma list: cooperative,pingpong (SM90/SM12x) or 1sm,2sm (SM100)")
     p.add_argument("--swap-ab", choices=("both", "yes", "no"), default="both")
-    p.add_argument("--epilogues",
+    p.add_argument("--epilogues", type=str_arg("a comma list"),
                    help="comma list of epilogue variants: void_c, c_eq_d, no_smem (SM90); default: the arch's")
-    p.add_argument("--tiles-m", help="comma list of tile M values")
-    p.add_argument("--tiles-n", help="comma list of tile N values")
-    p.add_argument("--tile-k-bytes", help="comma list of tile K values in bytes")
+    p.add_argument("--tiles-m", type=str_arg("a comma list"), help="comma list of tile M values")
+    p.add_argument("--tiles-n", type=str_arg("a comma list"), help="comma list of tile N values")
+    p.add_argument("--tile-k-bytes", type=str_arg("a comma list"), help="comma list of tile K values in bytes")
     p.add_argument("--show-rejected", action="store_true", help="also list the dropped points and why")
     g = p.add_argument_group("rank for a problem (optional)")
-    g.add_argument("--gpu", help="rank on this GPU (gb10, rtx-5090, h100, ...)")
-    g.add_argument("--model", help="MoE model (see smem-tactics table --help)")
-    g.add_argument("--gemm", default="1", help="1 (gate+up) or 2 (down)")
-    g.add_argument("--tokens", default="decode-8", help="token count or bucket name (default decode-8)")
-    g.add_argument("--routing", default="uniform", help="uniform | skewed")
-    p.add_argument("--top", type=int, default=20, help="rows to print (default 20)")
+    g.add_argument("--gpu", type=str_arg("a GPU name"), help="rank on this GPU (gb10, rtx-5090, h100, ...)")
+    g.add_argument("--model", type=str_arg("a model name"), help="MoE model (see smem-tactics table --help)")
+    g.add_argument("--gemm", type=str_arg("1 or 2"), help="1 (gate+up) or 2 (down)")
+    g.add_argument("--tokens", type=str_arg("a token count or bucket"), help="token count or bucket name (default decode-8)")
+    g.add_argument("--routing", type=str_arg("uniform or skewed"), help="uniform | skewed")
+    p.add_argument("--top", type=int_arg(1, MAX_ROWS, "a number of rows"), default=20, help="rows to print (default 20)")
     p.add_argument("--json", action="store_true", help="one JSON object per candidate")
     p.set_defaults(func=run)
 
@@ -46,18 +46,25 @@ def run(args) -> int:
 
     arch = Arch.parse(args.arch)
     limit = args.limit if args.limit is not None else arch_limit(arch.value).smem_per_block_optin
-    if (args.gpu is None) != (args.model is None):
-        raise ConfigError("gpu/model", f"{args.gpu}/{args.model}", "both --gpu and --model (to rank), or neither")
+    require_together(args, "gpu", "model")
+    if args.model is None:
+        given = [f for f in ("gemm", "tokens", "routing") if getattr(args, f) is not None]
+        if given:  # a problem option without a problem to rank would be silently ignored
+            flag = "--" + given[0]
+            raise ConfigError(flag, getattr(args, given[0]), "only with --gpu and --model (ranking)",
+                              "nothing to rank without --model")
     problem = None
     if args.model:
         from ..problems import moe_problem
 
-        problem = moe_problem(args.model, args.gemm, args.tokens, args.routing)
+        problem = moe_problem(args.model, args.gemm or "1", args.tokens or "decode-8", args.routing or "uniform")
     swap = {"both": (False, True), "yes": (True,), "no": (False,)}[args.swap_ab]
     cands, rejected = explore(arch, args.dtype, limit, args.cutlass, problem, swap_ab=swap,
-                              schedules=_csv(args.schedules), epilogues=_csv(args.epilogues),
-                              tiles_m=_csv(args.tiles_m, int), tiles_n=_csv(args.tiles_n, int),
-                              tile_k_bytes=_csv(args.tile_k_bytes, int))
+                              schedules=csv_values("--schedules", args.schedules),
+                              epilogues=csv_values("--epilogues", args.epilogues),
+                              tiles_m=csv_values("--tiles-m", args.tiles_m, int, 1, MAX_TILE_EXTENT),
+                              tiles_n=csv_values("--tiles-n", args.tiles_n, int, 1, MAX_TILE_EXTENT),
+                              tile_k_bytes=csv_values("--tile-k-bytes", args.tile_k_bytes, int, 1, MAX_TILE_EXTENT))
     if not cands:
         from ..synthesis import smallest_footprint
 
