@@ -20,12 +20,14 @@ setup(
         # CUTLASS 4.2.0 headers (the oracle's default tree) and CUTLASS 4.5.0 inside FlashInfer's wheel
         "oracle": ["nvidia-cutlass==4.2.0.0"],
         "flashinfer": ["flashinfer-python==0.7.2.post1"],
+        # the Triton oracle (CPU compiles of the fused-MoE kernels: smem-tactics verify --triton)
+        "triton": ["triton>=3.6.0"],
         "plot": ["matplotlib"],
         # smem-tactics compile-facts --ray-address: compiles as tasks of a Ray cluster (checked with Ray 2.60.0)
         "ray": ["ray"],
         "test": ["pytest", "hypothesis", "matplotlib"],
         # everything CI and developers use on a CPU-only machine (torch pinned to the CPU wheel)
-        "dev": ["torch==2.13.0", "flashinfer-python==0.7.2.post1", "nvidia-cutlass==4.2.0.0", "matplotlib",
+        "dev": ["torch==2.13.0", "flashinfer-python==0.7.2.post1", "nvidia-cutlass==4.2.0.0", "triton==3.6.0", "matplotlib",
                 "pytest", "hypothesis"],
     },
     entry_points={"console_scripts": ["smem-tactics=smem_tactics.cli:main"]},

@@ -132,6 +132,163 @@ def _kernel():
     return moe_grouped_gemm
 
 
+#: The fused-MoE kernel family this project compiles for the shared-memory oracle (``smem-tactics verify
+#: --triton``): the data flow of vLLM's and SGLang's ``fused_moe_kernel`` (gathered A rows, expert B, K-masked
+#: loads, fp32 accumulation, per-variant scales, routed-weight multiply, store in the compute type) and of their
+#: weight-only ``fused_moe_kernel_gptq_awq`` (int4/int8 B dequantized in the loop with group scales and zero
+#: points). Facts read from vllm-project/vllm ``vllm/model_executor/layers/fused_moe/fused_moe.py`` at commit
+#: 13cb3e44373beb1c8b9d2c017f565af6f7a1b601; the code below is this project's own.
+@functools.lru_cache(maxsize=1)
+def fused_moe_kernels():
+    """``(fused_moe, fused_moe_wna16)``, the two ``@triton.jit`` kernels (Triton imported here)."""
+    import triton
+    import triton.language as tl
+
+    @triton.jit
+    def _tile_of(pid, EM, N, BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, GROUP_SIZE_M: tl.constexpr):
+        # grouped tile order: GROUP_SIZE_M row-blocks share each column sweep (L2 reuse of B)
+        num_pid_m = tl.cdiv(EM, BLOCK_SIZE_M)
+        num_pid_n = tl.cdiv(N, BLOCK_SIZE_N)
+        per_group = GROUP_SIZE_M * num_pid_n
+        first_m = (pid // per_group) * GROUP_SIZE_M
+        rows_here = min(num_pid_m - first_m, GROUP_SIZE_M)
+        return first_m + ((pid % per_group) % rows_here), (pid % per_group) // rows_here
+
+    @triton.jit
+    def fused_moe(a_ptr, b_ptr, c_ptr, a_scale_ptr, b_scale_ptr, topk_weights_ptr, sorted_token_ids_ptr,
+                  expert_ids_ptr, num_tokens_post_padded_ptr, N, K, EM, num_valid_tokens,
+                  stride_am, stride_ak, stride_be, stride_bk, stride_bn, stride_cm, stride_cn,
+                  stride_asm, stride_ask, stride_bse, stride_bsk, stride_bsn,
+                  group_n: tl.constexpr, group_k: tl.constexpr,
+                  BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr,
+                  GROUP_SIZE_M: tl.constexpr, MUL_ROUTED_WEIGHT: tl.constexpr, top_k: tl.constexpr,
+                  compute_type: tl.constexpr, use_fp8_w8a8: tl.constexpr, use_int8_w8a8: tl.constexpr,
+                  per_channel_quant: tl.constexpr):
+        pid_m, pid_n = _tile_of(tl.program_id(axis=0), EM, N, BLOCK_SIZE_M, BLOCK_SIZE_N, GROUP_SIZE_M)
+        if pid_m * BLOCK_SIZE_M >= tl.load(num_tokens_post_padded_ptr):
+            return
+        slots = pid_m * BLOCK_SIZE_M + tl.arange(0, BLOCK_SIZE_M).to(tl.int64)
+        tokens = tl.load(sorted_token_ids_ptr + slots)
+        token_ok = tokens < num_valid_tokens
+        expert = tl.load(expert_ids_ptr + pid_m).to(tl.int64)
+        cols = pid_n * BLOCK_SIZE_N + tl.arange(0, BLOCK_SIZE_N)
+        c_ptrs = c_ptr + stride_cm * tokens[:, None] + stride_cn * cols[None, :]
+        c_mask = token_ok[:, None] & (cols[None, :] < N)
+        if expert == -1:  # expert owned by another rank: this block's rows are zero
+            tl.store(c_ptrs, tl.zeros((BLOCK_SIZE_M, BLOCK_SIZE_N), dtype=compute_type), mask=c_mask)
+            return
+        cols_in = (pid_n * BLOCK_SIZE_N + tl.arange(0, BLOCK_SIZE_N).to(tl.int64)) % N
+        ks = tl.arange(0, BLOCK_SIZE_K)
+        a_ptrs = a_ptr + (tokens[:, None] // top_k * stride_am + ks[None, :] * stride_ak)
+        b_ptrs = b_ptr + expert * stride_be + (ks[:, None] * stride_bk + cols_in[None, :] * stride_bn)
+        blockwise: tl.constexpr = group_k > 0 and group_n > 0
+        if use_fp8_w8a8 or use_int8_w8a8:
+            if blockwise:
+                a_scale_ptrs = a_scale_ptr + (tokens // top_k) * stride_asm
+                b_scale_ptrs = b_scale_ptr + expert * stride_bse + (cols_in // group_n) * stride_bsn
+            elif per_channel_quant:
+                b_scale = tl.load(b_scale_ptr + expert * stride_bse + cols_in[None, :] * stride_bsn)
+                a_scale = tl.load(a_scale_ptr + (tokens // top_k) * stride_asm, mask=token_ok, other=0.0)[:, None]
+            else:
+                a_scale = tl.load(a_scale_ptr)
+                b_scale = tl.load(b_scale_ptr + expert)
+        acc = tl.zeros((BLOCK_SIZE_M, BLOCK_SIZE_N), dtype=tl.float32)
+        for kt in range(0, tl.cdiv(K, BLOCK_SIZE_K)):
+            k_left = K - kt * BLOCK_SIZE_K
+            a = tl.load(a_ptrs, mask=token_ok[:, None] & (ks[None, :] < k_left), other=0.0)
+            b = tl.load(b_ptrs, mask=ks[:, None] < k_left, other=0.0)
+            if use_fp8_w8a8 or use_int8_w8a8:
+                if blockwise:
+                    kb = (kt * BLOCK_SIZE_K) // group_k
+                    a_s = tl.load(a_scale_ptrs + kb * stride_ask, mask=token_ok, other=0.0)
+                    b_s = tl.load(b_scale_ptrs + kb * stride_bsk)
+                    acc += tl.dot(a, b) * a_s[:, None] * b_s[None, :]
+                elif use_fp8_w8a8:
+                    acc = tl.dot(a, b, acc=acc)
+                else:
+                    acc += tl.dot(a, b)
+            else:
+                acc += tl.dot(a, b)
+            a_ptrs += BLOCK_SIZE_K * stride_ak
+            b_ptrs += BLOCK_SIZE_K * stride_bk
+        if MUL_ROUTED_WEIGHT:
+            acc = acc * tl.load(topk_weights_ptr + tokens, mask=token_ok, other=0)[:, None]
+        if (use_fp8_w8a8 or use_int8_w8a8) and not blockwise:
+            acc = acc * a_scale * b_scale
+        tl.store(c_ptrs, acc.to(compute_type), mask=c_mask)
+
+    @triton.jit
+    def fused_moe_wna16(a_ptr, b_ptr, c_ptr, b_scale_ptr, b_zp_ptr, topk_weights_ptr, sorted_token_ids_ptr,
+                        expert_ids_ptr, num_tokens_post_padded_ptr, N: tl.constexpr, K: tl.constexpr, EM,
+                        num_valid_tokens, stride_am, stride_ak, stride_be, stride_bk, stride_bn, stride_cm,
+                        stride_cn, stride_bse, stride_bsk, stride_bsn, stride_bze, stride_bzk, stride_bzn,
+                        block_k_diviable: tl.constexpr, group_size: tl.constexpr,
+                        BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr, BLOCK_SIZE_K: tl.constexpr,
+                        GROUP_SIZE_M: tl.constexpr, MUL_ROUTED_WEIGHT: tl.constexpr, top_k: tl.constexpr,
+                        compute_type: tl.constexpr, has_zp: tl.constexpr, use_int4_w4a16: tl.constexpr,
+                        use_int8_w8a16: tl.constexpr):
+        pid_m, pid_n = _tile_of(tl.program_id(axis=0), EM, N, BLOCK_SIZE_M, BLOCK_SIZE_N, GROUP_SIZE_M)
+        if pid_m * BLOCK_SIZE_M >= tl.load(num_tokens_post_padded_ptr):
+            return
+        slots = pid_m * BLOCK_SIZE_M + tl.arange(0, BLOCK_SIZE_M).to(tl.int64)
+        tokens = tl.load(sorted_token_ids_ptr + slots)
+        token_ok = tokens < num_valid_tokens
+        expert = tl.load(expert_ids_ptr + pid_m).to(tl.int64)
+        cols = pid_n * BLOCK_SIZE_N + tl.arange(0, BLOCK_SIZE_N)
+        c_ptrs = c_ptr + stride_cm * tokens[:, None] + stride_cn * cols[None, :]
+        c_mask = token_ok[:, None] & (cols[None, :] < N)
+        if expert == -1:
+            tl.store(c_ptrs, tl.zeros((BLOCK_SIZE_M, BLOCK_SIZE_N), dtype=compute_type), mask=c_mask)
+            return
+        cols_in = (pid_n * BLOCK_SIZE_N + tl.arange(0, BLOCK_SIZE_N).to(tl.int64)) % N
+        ks = tl.arange(0, BLOCK_SIZE_K)
+        a_ptrs = a_ptr + (tokens[:, None] // top_k * stride_am + ks[None, :] * stride_ak)
+        if use_int4_w4a16:  # two 4-bit weights per byte along K
+            b_ptrs = b_ptr + expert * stride_be + (ks[:, None] // 2) * stride_bk + cols_in[None, :] * stride_bn
+            b_shift = (ks[:, None] % 2) * 4
+        else:
+            b_ptrs = b_ptr + expert * stride_be + ks[:, None] * stride_bk + cols_in[None, :] * stride_bn
+        if has_zp and use_int4_w4a16:
+            zp_shift = (cols_in[None, :] % 2) * 4
+        acc = tl.zeros((BLOCK_SIZE_M, BLOCK_SIZE_N), dtype=tl.float32)
+        for kt in range(0, tl.cdiv(K, BLOCK_SIZE_K)):
+            if block_k_diviable:
+                k_mask = None
+                k_other = None
+            else:
+                k_mask = ks[:, None] < K - kt * BLOCK_SIZE_K
+                k_other = 0.0
+            a = tl.load(a_ptrs, mask=token_ok[:, None] & (ks[None, :] < K - kt * BLOCK_SIZE_K), other=0.0)
+            b = tl.load(b_ptrs)
+            if use_int4_w4a16:
+                b = (b >> b_shift) & 0xF
+            k_group = (ks[:, None] + BLOCK_SIZE_K * kt) // group_size
+            scale = tl.load(b_scale_ptr + expert * stride_bse + cols_in[None, :] * stride_bsn + k_group * stride_bsk,
+                            mask=k_mask, other=k_other).to(tl.float32)
+            if has_zp:
+                if use_int4_w4a16:
+                    zp = tl.load(b_zp_ptr + expert * stride_bze + (cols_in[None, :] // 2) * stride_bzn
+                                 + k_group * stride_bzk, mask=k_mask, other=k_other)
+                    zp = ((zp >> zp_shift) & 0xF).to(tl.float32)
+                else:
+                    zp = tl.load(b_zp_ptr + expert * stride_bze + cols_in[None, :] * stride_bzn + k_group * stride_bzk,
+                                 mask=k_mask, other=k_other).to(tl.float32)
+                b = ((b.to(tl.float32) - zp) * scale).to(compute_type)
+            else:
+                b = ((b.to(tl.float32) - (8 if use_int4_w4a16 else 128)) * scale).to(compute_type)
+            acc = tl.dot(a, b, acc=acc)
+            a_ptrs += BLOCK_SIZE_K * stride_ak
+            if use_int4_w4a16:
+                b_ptrs += (BLOCK_SIZE_K // 2) * stride_bk
+            else:
+                b_ptrs += BLOCK_SIZE_K * stride_bk
+        if MUL_ROUTED_WEIGHT:
+            acc = acc * tl.load(topk_weights_ptr + tokens, mask=token_ok, other=0)[:, None]
+        tl.store(c_ptrs, acc.to(compute_type), mask=c_mask)
+
+    return fused_moe, fused_moe_wna16
+
+
 class TritonMoe:
     """The Triton contender for one routing (``counts``): padded metadata per BLOCK_M, compiled kernels per config."""
 
@@ -224,5 +381,5 @@ def within_budget(facts_by_cfg: dict, limit: int) -> list:
     return [c for c, f in facts_by_cfg.items() if f.get("shared") is not None and f["shared"] <= limit]
 
 
-__all__ = ["TritonConfig", "candidate_configs", "classic_smem_estimate", "padded_blocks", "TritonMoe",
+__all__ = ["fused_moe_kernels", "TritonConfig", "candidate_configs", "classic_smem_estimate", "padded_blocks", "TritonMoe",
            "compile_config", "compiled_facts", "set_carveout", "within_budget"]

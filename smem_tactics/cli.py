@@ -22,7 +22,8 @@ from .contract import EXIT_BUG, EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE
 from .errors import SmemTacticsError
 
 #: Sub-command modules under smem_tactics.commands, in help order.
-COMMANDS = ("footprint", "verify", "tactics", "blocklist", "doctor", "table", "synthesize", "emit", "compile_facts")
+COMMANDS = ("footprint", "verify", "tactics", "blocklist", "doctor", "table", "synthesize", "emit", "compile_facts",
+            "triton", "triton-configs")
 
 
 
@@ -44,9 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f".commands.{name}", __package__)
+            module = importlib.import_module(f".commands.{name.replace('-', '_')}", __package__)
         except ModuleNotFoundError as e:
-            if e.name == f"{__package__}.commands.{name}":
+            if e.name == f"{__package__}.commands.{name.replace('-', '_')}":
                 continue  # command not shipped in this build
             raise
         module.register(sub)

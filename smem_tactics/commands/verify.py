@@ -36,6 +36,8 @@ def register(sub) -> None:
     p.add_argument("--jobs", type=int_arg(1, MAX_JOBS, "a number of processes"),
                    help="parallel compiles (default: CPU count)")
     p.add_argument("--json", action="store_true", help="one JSON object per config")
+    from .verify_triton import add_arguments as add_triton_arguments
+    add_triton_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -43,6 +45,9 @@ def run(args) -> int:
     from cpp_bindings.oracle import AGREE, BOTH_REJECT, DEVICE_REJECT, MISMATCH, verify
     from cpp_bindings.trees import installed_trees, resolve_tree
 
+    if args.triton:  # the Triton fused-MoE oracle (smem_tactics/commands/verify_triton.py)
+        from .verify_triton import run_triton
+        return run_triton(args)
     if args.configs:
         if args.archs is not None:
             raise ConfigError("--archs / --configs", "--archs with --configs", "--archs only with a random sample",

@@ -1,0 +1,73 @@
+"""Measure the Triton fused-MoE epilogue term of the model (``smem_tactics/data/triton_epilogue.json``).
+
+After the K loop the pipeline buffers are dead, and the accumulator's ``convert_layout`` (MMA layout -> the
+store's blocked layout) and the prologue's index conversions reuse offset 0. Their scratch (Triton's swizzled
+conversion, ``getNumScratchElemsSwizzledCvt`` in ``lib/Analysis/Allocation.cpp``) depends on the accumulator
+layout (target, M, N, warps) and is not derived here: it is compiled. For every (target, BLOCK_SIZE_M,
+BLOCK_SIZE_N, num_warps) this compiles the config with the smallest loop the model's domain allows (num_stages 2,
+BLOCK_SIZE_K 32, one-byte FP8 operands where the target has FP8, else bf16) and records its ``metadata.shared``
+``E``. Every config of the domain has a loop at least that large, so its shared memory is
+``max(loop buffers, E)`` -- exact whether ``E`` is the epilogue's scratch or the minimal loop itself.
+
+Usage (one Triton release per run; the release is read from the installed Triton):
+
+    PYTHONPATH=/path/to/triton-X python scripts/triton_epilogue_table.py [--targets sm80,sm90,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from smem_tactics.cli import run_reporting_errors  # noqa: E402
+from smem_tactics.progress import ProgressBar  # noqa: E402
+from smem_tactics.triton.config import TritonConfig  # noqa: E402
+from smem_tactics.triton.model import EPILOGUE_FILE, VERIFIED, epilogue_key  # noqa: E402
+
+BLOCKS = (16, 32, 64, 128, 256)
+WARPS = (4, 8)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--targets", help="comma list (default: the release's verified targets)")
+    p.add_argument("--out", default=str(EPILOGUE_FILE), help="the JSON table to update")
+    args = p.parse_args(argv)
+    return run_reporting_errors(_run, args)
+
+
+def _run(args) -> int:
+    from cpp_bindings.triton_oracle import compile_shared, installed_release
+
+    release = installed_release()
+    targets = args.targets.split(",") if args.targets else list(VERIFIED[release]["targets"])
+    path = Path(args.out)
+    table = json.loads(path.read_text()) if path.exists() else {}
+    table.setdefault("_about", __doc__.split("\n\n")[1].replace("\n", " "))
+    rel = table.setdefault(release, {})
+    jobs = list(itertools.product(targets, BLOCKS, BLOCKS, WARPS))
+    bar = ProgressBar(len(jobs), f"Triton {release} epilogue")
+    start = time.monotonic()
+    for target, bm, bn, w in jobs:
+        dtype = "bf16" if TritonConfig.create("bf16", target, release, block_m=16, block_n=16,
+                                              block_k=32).cc < 89 else "fp8_w8a8"
+        cfg = TritonConfig.create(dtype, target, release, block_m=bm, block_n=bn, block_k=32, group_m=1,
+                                  num_warps=w, num_stages=2)
+        rel.setdefault(target, {})[epilogue_key(bm, bn, w)] = compile_shared(cfg)
+        bar.advance()
+    table["_measured"] = table.get("_measured", {})
+    table["_measured"][release] = f"{len(jobs)} compiles, {time.monotonic() - start:.0f} s, CPU, this script"
+    path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {path} ({release}: {len(jobs)} entries)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""Tuned-config files of vLLM and SGLang for the fused-MoE Triton kernel, with every entry guaranteed to fit.
+
+Formats (read from the frameworks' sources):
+
+* vLLM (vllm-project/vllm at 13cb3e44, ``fused_moe.py``: ``get_config_file_name`` / ``get_moe_configs``):
+  ``E={E},N={N},device_name={device}[,dtype={dtype}][,block_shape=[bn,bk]].json`` with the device name as torch
+  reports it, spaces replaced by ``_`` (any H200 variant is ``NVIDIA_H200``), ``block_shape`` without spaces;
+  the JSON maps token counts (string keys, read back with ``int(key)``) to ``BLOCK_SIZE_M/N/K``,
+  ``GROUP_SIZE_M``, ``num_warps``, ``num_stages``; an optional ``"triton_version"`` key is ignored by the loader.
+* SGLang (sgl-project/sglang, ``python/sglang/srt/layers/moe/fused_moe_triton/configs/``): the same JSON and
+  file name (``block_shape=[128, 128]`` keeps its space), in a folder per Triton release, ``triton_3_6_0/``.
+
+``N`` in the name is the sharded intermediate size (vLLM's ``benchmark_moe.py`` saves ``N = shard_intermediate
+_size // 2`` with ``shard_intermediate_size = 2 * moe_intermediate_size // tp``).
+
+The ranking is a **prediction** (:func:`predicted_time_us`: waves of tiles over the GPU's SMs, each tile bound by
+its MMA work or its operand bytes, from the GPU facts in ``data/gpus.json``); it is not fitted on measurements.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from ..devices import GpuFacts, gpu_facts
+from ..errors import ConfigError, SmemTacticsError
+from ..problems import MoeShape, model_shape
+from .config import TritonConfig, Variant, parse_release
+from .model import BLOCK_SCALE_K, footprint
+from .prune import vllm_search_space
+
+#: Token counts vLLM's ``benchmark_moe.py`` tunes by default.
+TOKEN_COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024, 1536, 2048, 3072, 4096)
+
+#: ``torch.cuda.get_device_name()`` of the table's GPUs, as the frameworks' shipped config names spell them
+#: (e.g. SGLang's ``device_name=NVIDIA_RTX_PRO_6000_Blackwell_Workstation_Edition``, ``NVIDIA_H100_80GB_HBM3``,
+#: ``NVIDIA_L40S``, ``NVIDIA_B200``, ``NVIDIA_H200``).
+TORCH_DEVICE_NAMES = {
+    "gb10": "NVIDIA GB10", "rtx-pro-6000": "NVIDIA RTX PRO 6000 Blackwell Workstation Edition",
+    "rtx-5090": "NVIDIA GeForce RTX 5090", "h100": "NVIDIA H100 80GB HBM3", "h200": "NVIDIA H200",
+    "b200": "NVIDIA B200", "a100": "NVIDIA A100-SXM4-80GB", "l40s": "NVIDIA L40S",
+}
+
+FRAMEWORKS = ("vllm", "sglang")
+
+
+def device_file_name(gpu: str) -> str:
+    facts = gpu_facts(gpu)
+    name = TORCH_DEVICE_NAMES.get(facts.key)
+    if name is None:
+        raise ConfigError("--gpu", gpu, ", ".join(TORCH_DEVICE_NAMES), "no torch device name known")
+    name = name.replace(" ", "_")
+    return "NVIDIA_H200" if "H200" in name.split("_") else name
+
+
+def file_name(framework: str, experts: int, n: int, gpu: str, variant: Variant) -> str:
+    dtype = variant.framework_dtype
+    name = f"E={experts},N={n},device_name={device_file_name(gpu)}"
+    if dtype:
+        name += f",dtype={dtype}"
+    if variant is Variant.FP8_W8A8_BLOCK:
+        name += ",block_shape=[128,128]" if framework == "vllm" else ",block_shape=[128, 128]"
+    return name + ".json"
+
+
+def predicted_time_us(cfg: TritonConfig, shared: int, gpu: GpuFacts, shape: MoeShape, tokens: int, n: int,
+                      k: int) -> float:
+    """Predicted time of one GEMM (a prediction: waves x per-tile roofline; see the module docstring)."""
+    rows = tokens * shape.top_k
+    active = min(shape.experts, rows)
+    per_expert = math.ceil(rows / active)
+    tiles = active * math.ceil(per_expert / cfg.block_m) * math.ceil(n / cfg.block_n)
+    resident = max(1, min(gpu.smem_per_sm // (shared + 1024), 64 // cfg.num_warps))
+    waves = math.ceil(tiles / (gpu.sms * resident))
+    key = "fp8" if cfg.dtype.a_bytes == 1 else "bf16"
+    flops_per_sm = gpu.tflops.get(key, gpu.tflops.get("bf16", 1.0)) * 1e12 / gpu.sms
+    bw_per_sm = gpu.mem_bw_gbps * 1e9 / gpu.sms * resident
+    compute = 2.0 * cfg.block_m * cfg.block_n * k / flops_per_sm
+    memory = (cfg.block_m + cfg.block_n) * k * cfg.dtype.a_bytes / bw_per_sm
+    return waves * max(compute, memory) * 1e6
+
+
+def best_configs(gpu: str, model: str, variant: Variant, release: str, tp: int = 1) -> Tuple[dict, dict]:
+    """``(entries, notes)``: the best-predicted fitting config per token count, and how it was chosen."""
+    facts = gpu_facts(gpu)
+    shape = model_shape(model)
+    limit = facts.smem_per_block_optin
+    n1, k1 = shape.gemm_nk(1, tp)
+    candidates: List[Tuple[TritonConfig, int]] = []
+    seen = set()
+    for meta in vllm_search_space():
+        bk = meta["BLOCK_SIZE_K"]
+        if variant is Variant.FP8_W8A8_BLOCK:
+            bk = min(bk, BLOCK_SCALE_K)
+        key = (meta["BLOCK_SIZE_M"], meta["BLOCK_SIZE_N"], bk, meta["GROUP_SIZE_M"], meta["num_warps"],
+               meta["num_stages"])
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            cfg = TritonConfig.create(variant, facts.arch, release, block_m=key[0], block_n=key[1], block_k=key[2],
+                                      group_m=key[3], num_warps=key[4], num_stages=key[5])
+            shared = footprint(cfg).shared_bytes
+        except SmemTacticsError:
+            continue
+        if shared <= limit:
+            candidates.append((cfg, shared))
+    if not candidates:
+        raise ConfigError("--dtype", variant.value, "a variant the model answers on this target",
+                          f"no config of the tuning space fits {limit} B on {facts.arch}")
+    entries: Dict[str, dict] = {}
+    for tokens in TOKEN_COUNTS:
+        cfg, shared = min(candidates, key=lambda c: (predicted_time_us(c[0], c[1], facts, shape, tokens, n1, k1),
+                                                     -c[0].num_stages, c[1]))
+        entries[str(tokens)] = cfg.meta()
+    notes = {"fitting_configs": len(candidates), "limit_bytes": limit, "target": facts.arch, "triton": release,
+             "ranking": "predicted (waves x per-tile roofline from data/gpus.json), not measured",
+             "shared_memory": "exact model (smem_tactics.triton), compiled against Triton " + release}
+    return entries, notes
+
+
+def write_files(out_dir: Path, framework: str, gpu: str, model: str, variant: Variant, release: str,
+                tp: int = 1) -> List[Path]:
+    if framework not in FRAMEWORKS:
+        raise ConfigError("--framework", framework, FRAMEWORKS)
+    release = parse_release(release)
+    shape = model_shape(model)
+    entries, notes = best_configs(gpu, model, variant, release, tp)
+    n = shape.gemm_nk(1, tp)[0] // 2 if shape.gated else shape.gemm_nk(1, tp)[0]
+    name = file_name(framework, shape.experts, n, gpu, variant)
+    folder = out_dir if framework == "vllm" else out_dir / ("triton_" + release.replace(".", "_"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    document = dict(entries)
+    document["triton_version"] = release
+    path.write_text(json.dumps(document, indent=4) + "\n")
+    note = folder / (name[:-5] + ".smem_tactics.md")
+    note.write_text("\n".join([f"# {name}", "", f"Written by smem-tactics triton-configs for {gpu} ({notes['target']}), "
+                               f"{model}, {variant.value}, TP={tp}.", "",
+                               f"* shared memory: {notes['shared_memory']}; every entry <= {notes['limit_bytes']} B "
+                               f"({notes['fitting_configs']} configs of vLLM's tuning space fit)",
+                               f"* ranking: {notes['ranking']}", "* measured: nothing (no --measure run)", ""]))
+    return [path, note]
+
+
+__all__ = ["TOKEN_COUNTS", "TORCH_DEVICE_NAMES", "FRAMEWORKS", "file_name", "device_file_name", "best_configs",
+           "write_files", "predicted_time_us"]

@@ -1,0 +1,229 @@
+"""The shared memory a Triton fused-MoE kernel launches with (``CompiledKernel.metadata.shared``), without Triton.
+
+What Triton allocates for these kernels, and where each term is read from (triton-lang/triton, C++ passes; the
+release behaviour is confirmed by compiling with each release's own compiler, ``smem-tactics verify --triton``):
+
+* **Pipelined operand buffers.** The software pipeliner turns each K-loop load that feeds a dot into an
+  ``async_copy_global_to_local`` into a multi-buffered ``local_alloc`` of ``stageDiff`` copies of the tile
+  (``lib/Dialect/TritonGPU/Transforms/Pipeliner/LowerLoops.cpp``, ``lowerLoads``/``createAlloc``).
+  ``AssignLatencies`` puts the loads ``num_stages - 1`` stages before their use, so ``stageDiff = num_stages - 1``
+  on the mma.sync targets (sm80/86/89, and sm120/121, which Triton compiles with mma.sync too). On Hopper a load
+  consumed straight from shared memory by ``warp_group_dot`` (wgmma) gets one more
+  (``loadRequiresAdditionalBuffer``: "Allocate additional buffer required by the wgmma pipelining"), i.e.
+  ``num_stages`` copies. Hopper uses wgmma when the tile's M is a multiple of 64 (one warpgroup covers 64 rows;
+  ``lib/Dialect/TritonGPU/Transforms/AccelerateMatmul.cpp``), mma.sync otherwise.
+* **Block-scale conversion scratch** (``fp8_w8a8_block`` only). The per-K-step A and B scale vectors are loaded
+  in a 1-D blocked layout and converted to the slice of the accumulator's layout inside the loop; a
+  ``convert_layout`` that needs shared memory gets a scratch buffer live only at that op
+  (``lib/Analysis/Allocation.cpp``, ``getScratchValueSize``, 128-byte aligned), placed after the loop buffers
+  because they are live around it. A vector of ``L`` fp32 scales needs it when ``L >= 32 * num_warps`` (one
+  element or more per thread); the two conversions never live at once, so the larger one counts.
+* **Offsets.** ``Allocation.cpp`` (``computeOffsets``) places buffers by size, largest first, each at the lowest
+  offset free over its live range; the buffers here are all live through the K loop and are multiples of 128 B,
+  so the loop needs their sum.
+* **Epilogue** (measured, not derived). After the loop the buffers are dead; the accumulator's conversion to the
+  store layout (Triton's swizzled conversion, ``getNumScratchElemsSwizzledCvt``) and the prologue's index
+  conversions reuse offset 0. Its size depends on the accumulator layout (target, M, N, warps) and is read from
+  ``data/triton_epilogue.json``: per release and target, the compiled ``metadata.shared`` ``E`` of the config with
+  the smallest loop of the domain (``scripts/triton_epilogue_table.py``). A config's shared memory is
+  ``max(loop, E)``, exact either way, because its loop is never smaller than that minimal loop.
+
+**Domain.** The terms above were compiled against on the configs of the tuning spaces (vLLM's
+``benchmark_moe.py`` and SGLang's tuner: BLOCK_SIZE_K >= 32, 4 or 8 warps, num_stages >= 2) with aligned,
+16-divisible arguments. Outside it other terms appear (a 16-wide K step, 2 warps, a single stage or unaligned
+arguments put operands through registers or change the epilogue conversion) and the model refuses the config
+with a ``ConfigError`` rather than guess.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, List, Sequence, Tuple, Union
+
+from ..errors import ConfigError, SmemTacticsError, UnsupportedConfigError
+from .config import TritonConfig, Variant
+
+#: Scratch buffers are 128-byte aligned (``Allocation.cpp``: ``scratchAlignment = 128``).
+SCRATCH_ALIGN = 128
+#: cp.async copies at least 4 bytes per thread (``getCopyVecBytes(...) >= 4`` in ``lowerLoads``).
+MIN_COPY_BYTES = 4
+#: fp32 scale vectors of the block-scaled variant.
+SCALE_BYTES = 4
+
+#: Variants and targets compiled against, per release (the rest is refused, not guessed).
+VERIFIED = {
+    "3.6.0": {"variants": (Variant.BF16, Variant.F16, Variant.FP8_W8A8, Variant.FP8_W8A8_CHANNEL,
+                           Variant.FP8_W8A8_BLOCK),
+              "targets": ("sm80", "sm86", "sm89", "sm90", "sm120", "sm121")},
+    "3.9.0": {"variants": (Variant.BF16, Variant.F16, Variant.FP8_W8A8, Variant.FP8_W8A8_CHANNEL,
+                           Variant.FP8_W8A8_BLOCK),
+              "targets": ("sm80", "sm86", "sm89", "sm90", "sm120", "sm121")},
+}
+
+#: FP8 (e4m3) dots need sm89 or newer (Triton: "type fp8e4nv not supported in this architecture").
+FP8_MIN_CC = 89
+#: An FP8 dot needs K >= 32 per instruction step (Triton: "Input shapes should have M >= 1, N >= 1 and K >= 32").
+FP8_MIN_BLOCK_K = 32
+#: vLLM caps BLOCK_SIZE_K at the block-scale size for block-scaled FP8 (``invoke_fused_moe_kernel``:
+#: ``BLOCK_SIZE_K = min(BLOCK_SIZE_K, min(block_shape))``), so a larger one never reaches the compiler.
+BLOCK_SCALE_K = 128
+
+
+@dataclass(frozen=True)
+class TritonFootprint:
+    """``shared_bytes`` (== ``metadata.shared``) and the parts it is made of (name -> bytes, summing to it)."""
+
+    config: TritonConfig
+    shared_bytes: int
+    parts: Tuple[Tuple[str, int], ...]
+    mma: str
+    buffers: int
+
+    @property
+    def breakdown(self) -> dict:
+        return dict(self.parts)
+
+
+def mma_kind(cfg: TritonConfig) -> str:
+    """``wgmma`` (Hopper, M a multiple of 64) or ``mma.sync``."""
+    if cfg.cc == 90 and cfg.block_m % 64 == 0:
+        return "wgmma"
+    return "mma.sync"
+
+
+def _check_domain(cfg: TritonConfig) -> None:
+    facts = VERIFIED[cfg.triton]
+    if cfg.dtype not in facts["variants"]:
+        raise ConfigError("dtype", cfg.dtype.value, ", ".join(v.value for v in facts["variants"]),
+                          f"not yet compiled against under Triton {cfg.triton}")
+    if cfg.target not in facts["targets"]:
+        raise ConfigError("target", cfg.target, ", ".join(facts["targets"]),
+                          f"not yet compiled against under Triton {cfg.triton}")
+    if cfg.dtype.fp8 and cfg.cc < FP8_MIN_CC:
+        raise UnsupportedConfigError("dtype", f"{cfg.dtype.value} needs sm89 or newer (e4m3 dot)",
+                                     "type fp8e4nv not supported in this architecture")
+    if cfg.dtype.fp8 and cfg.block_k < FP8_MIN_BLOCK_K:
+        raise UnsupportedConfigError("BLOCK_SIZE_K", f"an FP8 dot needs BLOCK_SIZE_K >= {FP8_MIN_BLOCK_K}",
+                                     "Input shapes should have M >= 1, N >= 1 and K >= 32")
+    if cfg.dtype is Variant.FP8_W8A8_BLOCK and cfg.block_k > BLOCK_SCALE_K:
+        raise ConfigError("BLOCK_SIZE_K", cfg.block_k, f"at most {BLOCK_SCALE_K} with 128x128 block scales",
+                          "vLLM and SGLang cap BLOCK_SIZE_K at the scale block before compiling")
+    if cfg.num_warps not in (4, 8):
+        raise ConfigError("num_warps", cfg.num_warps, "4, 8", "outside the compiled-against domain")
+    if cfg.num_stages < 2:
+        raise ConfigError("num_stages", cfg.num_stages, "2 or more", "outside the compiled-against domain "
+                          "(a single stage keeps operands in registers)")
+    if cfg.block_k < 32:
+        raise ConfigError("BLOCK_SIZE_K", cfg.block_k, "32 or more", "outside the compiled-against domain")
+    if not cfg.specialized_aligned:
+        raise ConfigError("aligned", False, "true (16-byte aligned pointers, K and N multiples of 16)",
+                          "unaligned arguments are outside the compiled-against domain")
+
+
+def _footprint(cfg: TritonConfig) -> TritonFootprint:
+    _check_domain(cfg)
+    mma = mma_kind(cfg)
+    # LowerLoops.cpp: stageDiff = num_stages - 1; +1 for an operand wgmma reads from shared memory
+    copies = cfg.num_stages if mma == "wgmma" else cfg.num_stages - 1
+    a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
+    b_tile = cfg.block_k * cfg.block_n * cfg.dtype.a_bytes
+    # LowerLoops.cpp: "Do not create async loads for small loads (cp.async requires at least 4 bytes)": a tile
+    # of fewer than 4 bytes per thread is not pipelined and keeps the single copy its dot reads
+    threads = 32 * cfg.num_warps
+    if mma == "wgmma" and min(a_tile, b_tile) < MIN_COPY_BYTES * threads:
+        raise ConfigError("BLOCK_SIZE_N", cfg.block_n, "a tile of 4 bytes or more per thread with wgmma",
+                          "an unpipelined wgmma operand is outside the compiled-against domain")
+    parts: List[Tuple[str, int]] = [(name, (copies if tile >= MIN_COPY_BYTES * threads else 1) * tile)
+                                    for name, tile in (("A", a_tile), ("B", b_tile))]
+    if cfg.dtype is Variant.FP8_W8A8_BLOCK:
+        converted = [n for n in (cfg.block_m, cfg.block_n) if n >= threads]
+        scratch = max(converted) * SCALE_BYTES if converted else 0
+        scratch = -(-scratch // SCRATCH_ALIGN) * SCRATCH_ALIGN
+        parts.append(("scale_convert", scratch))
+    loop = sum(b for _, b in parts)
+    epilogue = epilogue_bytes(cfg)
+    if epilogue > loop:  # the epilogue's conversion outgrows the (dead) loop buffers it reuses
+        parts = [(name, 0) for name, _ in parts] + [("epilogue_convert", epilogue)]
+    else:
+        parts.append(("epilogue_convert", 0))
+    return TritonFootprint(cfg, max(loop, epilogue), tuple(parts), mma, copies)
+
+
+EPILOGUE_FILE = Path(__file__).resolve().parent.parent / "data" / "triton_epilogue.json"
+
+
+def epilogue_key(block_m: int, block_n: int, num_warps: int) -> str:
+    return f"{block_m}x{block_n}_w{num_warps}"
+
+
+@functools.lru_cache(maxsize=1)
+def _epilogue_table() -> dict:
+    return json.loads(EPILOGUE_FILE.read_text())
+
+
+def epilogue_bytes(cfg: TritonConfig) -> int:
+    """``E`` of the config's (release, target, M, N, warps): see the module docstring."""
+    try:
+        return int(_epilogue_table()[cfg.triton][cfg.target][epilogue_key(cfg.block_m, cfg.block_n,
+                                                                           cfg.num_warps)])
+    except KeyError:
+        raise ConfigError("target", cfg.target, "a target measured in data/triton_epilogue.json",
+                          f"no epilogue measurement for Triton {cfg.triton}") from None
+
+
+_CACHE: dict = {}
+
+
+def footprint(cfg: TritonConfig) -> TritonFootprint:
+    """The shared memory of ``cfg`` (bytes and parts); raises ConfigError / UnsupportedConfigError."""
+    # GROUP_SIZE_M only reorders tiles: everything else keys the answer (plain tuples hash fast)
+    key = (cfg.dtype, cfg.target, cfg.triton, cfg.block_m, cfg.block_n, cfg.block_k, cfg.num_warps,
+           cfg.num_stages, cfg.k, cfg.aligned)
+    hit = _CACHE.get(key)
+    if hit is None:
+        try:
+            fp = _footprint(cfg)
+        except SmemTacticsError as e:
+            hit = e
+        else:
+            hit = (fp.shared_bytes, fp.parts, fp.mma, fp.buffers)
+        if len(_CACHE) > 200_000:
+            _CACHE.clear()
+        _CACHE[key] = hit
+    if isinstance(hit, Exception):
+        raise hit
+    return TritonFootprint(cfg, *hit)
+
+
+def footprints(configs: Iterable[TritonConfig], errors: str = "keep") -> List[Union[TritonFootprint, Exception]]:
+    """Many at once, in order; ``errors="keep"`` puts the error in place of a refused config, ``"raise"`` raises."""
+    if errors not in ("keep", "raise"):
+        raise ConfigError("errors", errors, "keep, raise")
+    out: List[Union[TritonFootprint, Exception]] = []
+    enabled = gc.isenabled()
+    gc.disable()  # a batch allocates many small frozen objects; the cyclic collector only slows it down
+    try:
+        for cfg in configs:
+            try:
+                out.append(footprint(cfg))
+            except SmemTacticsError as e:
+                if errors == "raise":
+                    raise
+                out.append(e)
+    finally:
+        if enabled:
+            gc.enable()
+    return out
+
+
+def classic_estimate(cfg: TritonConfig) -> int:
+    """The estimate tuning scripts use, ``num_stages * (BM*BK + BK*BN) * bytes`` (reported, never trusted)."""
+    return cfg.num_stages * (cfg.block_m + cfg.block_n) * cfg.block_k * cfg.dtype.a_bytes
+
+
+__all__ = ["TritonFootprint", "footprint", "footprints", "mma_kind", "classic_estimate", "epilogue_bytes", "VERIFIED",
+           "EPILOGUE_FILE"]
