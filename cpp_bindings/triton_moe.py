@@ -94,11 +94,17 @@ def padded_blocks(counts: Sequence[int], block_m: int) -> tuple:
 def _kernel():
     import triton
     import triton.language as tl
+    from triton.language.extra.cuda import gdc_launch_dependents, gdc_wait
 
     @triton.jit
     def moe_grouped_gemm(a_ptr, w_ptr, c_ptr, row_ids_ptr, block_expert_ptr, N, K, EM,
                          stride_am, stride_we, stride_wn, stride_cm,
-                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr):
+                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
+                         USE_GDC: tl.constexpr = False):
+        # USE_GDC: programmatic dependent launch (launched with launch_pdl=True): wait for the previous grid before
+        # the first global load, and let the next grid launch once this one's main loop is done.
+        if USE_GDC:
+            gdc_wait()
         pid = tl.program_id(0)
         num_pid_m = tl.cdiv(EM, BLOCK_M)
         num_pid_n = tl.cdiv(N, BLOCK_N)
@@ -126,6 +132,8 @@ def _kernel():
             acc = tl.dot(a, w, acc)
             a_ptrs += BLOCK_K
             w_ptrs += BLOCK_K
+        if USE_GDC:
+            gdc_launch_dependents()
         c_ptrs = c_ptr + safe_rows[:, None] * stride_cm + offs_n[None, :]
         tl.store(c_ptrs, acc.to(tl.bfloat16), mask=row_ok[:, None] & (offs_n[None, :] < N))
 
@@ -156,11 +164,15 @@ class TritonMoe:
         return grid, (a, w, out, row_ids, block_expert, n, k, em, a.stride(0), w.stride(0), w.stride(1),
                       out.stride(0))
 
-    def launcher(self, a, w, out, cfg: TritonConfig):
+    def launcher(self, a, w, out, cfg: TritonConfig, pdl: bool = False):
+        """A callable that launches ``cfg`` once; ``pdl``: the kernel variant with grid dependency control,
+        launched with programmatic dependent launch (Triton's ``launch_pdl``)."""
         kernel = _kernel()
         grid, args = self.args(a, w, out, cfg)
         kw = dict(BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
                   num_warps=cfg.num_warps, num_stages=cfg.num_stages)
+        if pdl:
+            kw.update(USE_GDC=True, launch_pdl=True)
 
         def run():
             kernel[grid](*args, **kw)
@@ -175,12 +187,14 @@ def _torch():
     return torch
 
 
-def compile_config(a, w, out, counts: Sequence[int], cfg: TritonConfig):
-    """Compile ``cfg`` for these argument types without running it; returns the CompiledKernel."""
+def compile_config(a, w, out, counts: Sequence[int], cfg: TritonConfig, pdl: bool = False):
+    """Compile ``cfg`` for these argument types without running it; returns the CompiledKernel (``pdl``: the
+    grid-dependency-control variant that :meth:`TritonMoe.launcher` launches with ``pdl=True``)."""
     kernel = _kernel()
     grid, args = TritonMoe(counts, a.device).args(a, w, out, cfg)
+    extra = dict(USE_GDC=True, launch_pdl=True) if pdl else {}
     return kernel.warmup(*args, BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
-                         num_warps=cfg.num_warps, num_stages=cfg.num_stages, grid=grid)
+                         num_warps=cfg.num_warps, num_stages=cfg.num_stages, grid=grid, **extra)
 
 
 def compiled_facts(compiled) -> dict:
