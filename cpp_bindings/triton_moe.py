@@ -164,15 +164,15 @@ class TritonMoe:
         return grid, (a, w, out, row_ids, block_expert, n, k, em, a.stride(0), w.stride(0), w.stride(1),
                       out.stride(0))
 
-    def launcher(self, a, w, out, cfg: TritonConfig, pdl: bool = False):
-        """A callable that launches ``cfg`` once; ``pdl``: the kernel variant with grid dependency control,
-        launched with programmatic dependent launch (Triton's ``launch_pdl``)."""
+    def launcher(self, a, w, out, cfg: TritonConfig, pdl: bool = False, gdc: Optional[bool] = None):
+        """A callable that launches ``cfg`` once. ``gdc``: the kernel variant with grid dependency control (waits for
+        the previous grid before its first load, lets the next one launch after its main loop; default: ``pdl``);
+        ``pdl``: launched with programmatic dependent launch (Triton's ``launch_pdl``), which needs ``gdc``."""
         kernel = _kernel()
         grid, args = self.args(a, w, out, cfg)
         kw = dict(BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
                   num_warps=cfg.num_warps, num_stages=cfg.num_stages)
-        if pdl:
-            kw.update(USE_GDC=True, launch_pdl=True)
+        kw.update(_gdc_options(pdl, gdc))
 
         def run():
             kernel[grid](*args, **kw)
@@ -187,14 +187,27 @@ def _torch():
     return torch
 
 
-def compile_config(a, w, out, counts: Sequence[int], cfg: TritonConfig, pdl: bool = False):
-    """Compile ``cfg`` for these argument types without running it; returns the CompiledKernel (``pdl``: the
-    grid-dependency-control variant that :meth:`TritonMoe.launcher` launches with ``pdl=True``)."""
+def _gdc_options(pdl: bool, gdc: Optional[bool]) -> dict:
+    gdc = pdl if gdc is None else gdc
+    if pdl and not gdc:
+        raise ValueError("pdl: a programmatic dependent launch needs the grid-dependency-control variant (gdc=True): "
+                         "without griddepcontrol.wait the kernel could read its predecessor's output early")
+    out = {}
+    if gdc:
+        out["USE_GDC"] = True
+    if pdl:
+        out["launch_pdl"] = True
+    return out
+
+
+def compile_config(a, w, out, counts: Sequence[int], cfg: TritonConfig, pdl: bool = False,
+                   gdc: Optional[bool] = None):
+    """Compile ``cfg`` for these argument types without running it; returns the CompiledKernel (``pdl``/``gdc`` as
+    in :meth:`TritonMoe.launcher`, so this is the kernel that launcher will use)."""
     kernel = _kernel()
     grid, args = TritonMoe(counts, a.device).args(a, w, out, cfg)
-    extra = dict(USE_GDC=True, launch_pdl=True) if pdl else {}
     return kernel.warmup(*args, BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
-                         num_warps=cfg.num_warps, num_stages=cfg.num_stages, grid=grid, **extra)
+                         num_warps=cfg.num_warps, num_stages=cfg.num_stages, grid=grid, **_gdc_options(pdl, gdc))
 
 
 def compiled_facts(compiled) -> dict:

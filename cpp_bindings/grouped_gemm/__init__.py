@@ -203,6 +203,28 @@ def load(configs: Sequence[KernelConfig], **build_kwargs) -> Library:
     return Library(module, configs, names, seconds, failed)
 
 
+def load_built(configs: Sequence[KernelConfig], names: Sequence[str], build_root, module_name: str) -> Library:
+    """The extension another process built into ``build_root`` (``python -m cpp_bindings.grouped_gemm build``),
+    imported from its shared object without asking ninja again: ``names`` are the kernels that build reports (its
+    ``--result`` file), ``configs`` at least those. torch is imported first (the module links against it)."""
+    import importlib.util
+    from pathlib import Path
+
+    _torch()
+    path = Path(build_root) / "ext" / f"{module_name}.so"
+    if not path.is_file():
+        raise GroupedGemmError(f"{path}: no built extension there (build it with python -m cpp_bindings.grouped_gemm "
+                               f"build --build-root {build_root} --module-name {module_name})")
+    spec = importlib.util.spec_from_file_location(module_name, str(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = set(module.kernel_names())
+    missing = [n for n in names if n not in built]
+    if missing:
+        raise GroupedGemmError(f"{path}: kernels {missing} are not in this build (it has {sorted(built)})")
+    return Library(module, list(configs), list(names), 0.0)
+
+
 def grouped_gemm(a, b, expert_offsets, config: KernelConfig, out=None, library: Optional[Library] = None):
     """``out[rows_e] = a[rows_e] @ b[e].T`` for every expert ``e``, with the CUTLASS kernel of ``config``.
 
@@ -220,4 +242,5 @@ def grouped_gemm(a, b, expert_offsets, config: KernelConfig, out=None, library: 
     return plan.run()
 
 
-__all__ = ["GroupedGemmError", "Library", "Plan", "RASTER_ORDERS", "SWIZZLES", "load", "grouped_gemm", "groups_for"]
+__all__ = ["GroupedGemmError", "Library", "Plan", "RASTER_ORDERS", "SWIZZLES", "load", "load_built", "grouped_gemm",
+           "groups_for"]
