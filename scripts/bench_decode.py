@@ -130,7 +130,7 @@ def make_plan(args) -> dict:
 def build_command(spec, args, cfg_file: Path, result_file: Path, tree: str, jobs: int) -> list:
     cmd = [sys.executable, "-m", "cpp_bindings.grouped_gemm", "build", "--configs", str(cfg_file), "--jobs", str(jobs),
            "--build-root", str(Path(args.build_root) / spec.name), "--drop-failed", "--result", str(result_file),
-           "--module-name", spec.module_name, "--cutlass", tree]
+           "--module-name", spec.module_name, "--cutlass", tree, "--hidden-symbols"]
     for d in spec.defines:
         cmd += ["--define", d]
     return cmd
@@ -676,6 +676,13 @@ def ncu_child(manifest_path: str, select: str) -> int:
     return 0
 
 
+def _raw_rows(txt: str) -> list:
+    try:
+        return N.parse_raw_csv(txt)
+    except ValueError:
+        return []
+
+
 def run_ncu(plan, layers_done, out_dir: Path, logs: Path, built_names, budget: float) -> dict:
     ncu = shutil.which("ncu")
     if ncu is None and Path("/opt/nvidia").is_dir():
@@ -697,7 +704,7 @@ def run_ncu(plan, layers_done, out_dir: Path, logs: Path, built_names, budget: f
     except Exception as ex:  # noqa: BLE001
         res["errors"].append(f"ncu --version: {ex}")
     passes = [("main", N.SECTIONS, N.METRICS, "all"), ("deep", N.DEEP_SECTIONS, (), "t1")]
-    for name, sections, metrics, select in passes:
+    for name, sections, metrics, select in passes:  # (a failed main pass is retried once without named metrics)
         left = budget - (now() - t_start)
         if left < 25:
             res["errors"].append(f"pass {name}: skipped, {left:.0f} s left of the Nsight Compute budget")
@@ -717,15 +724,22 @@ def run_ncu(plan, layers_done, out_dir: Path, logs: Path, built_names, budget: f
         rep = Path(str(report) + ".ncu-rep")
         if not rep.is_file():
             res["errors"].append(f"pass {name}: no report written (see ncu_{name}.log)")
+            if name == "main":
+                passes.insert(passes.index(("deep", N.DEEP_SECTIONS, (), "t1")),
+                              ("main_sections", N.SECTIONS, (), "all"))
             continue
         res["files"].append(rep.name)
         for page, icmd in N.import_commands(ncu, str(rep)).items():
-            if name == "main" and page == "source":
+            main_pass = name.startswith("main")
+            if main_pass and page == "source":
                 continue
             try:
                 txt = subprocess.run(icmd, capture_output=True, text=True, timeout=60).stdout
+                if page == "raw" and not _raw_rows(txt):  # an ncu that refuses --print-units: its own units
+                    txt = subprocess.run([a for a in icmd if a not in ("--print-units", "base")], capture_output=True,
+                                         text=True, timeout=60).stdout
                 (logs / f"ncu_{name}_{page}.csv").write_text(txt)
-                if name == "main" and page == "raw":
+                if main_pass and page == "raw":
                     rows = N.parse_raw_csv(txt)
                     done_path = logs / "ncu_launches_all.json"
                     done = json.loads(done_path.read_text()) if done_path.is_file() else []
@@ -836,7 +850,11 @@ def run_all(args, plan, out: Path, logs: Path, state: dict) -> int:
     if dev["cc"] != "9.0":
         print(f"error: {dev['name']} is sm_{dev['cc'].replace('.', '')}; the kernels are built for sm_90a", file=sys.stderr)
         return 2
-    main_tree, bridge_tree, bridge_note = resolve_trees(plan)
+    try:
+        main_tree, bridge_tree, bridge_note = resolve_trees(plan)
+    except SmemTacticsError as e:
+        print(f"error: --cutlass: {e}", file=sys.stderr)
+        return 2
     if main_tree is None or main_tree.version != D.BUILD_CUTLASS:
         print(f"error: --cutlass: the main build needs a CUTLASS {D.BUILD_CUTLASS} tree (the kernels' footprints are "
               f"modelled for it); found {main_tree.version if main_tree else 'none'} at {plan['main_tree']}",

@@ -32,6 +32,8 @@ def main(argv=None) -> int:
                                                        "extension loaded into one process its own")
     b.add_argument("--define", action="append", default=[], help="a preprocessor define for every kernel (only "
                                                                   "CUTLASS_ENABLE_GDC_FOR_SM90)")
+    b.add_argument("--hidden-symbols", action="store_true", help="build the kernel units with hidden host symbols "
+                                                                 "(several extensions with equal kernels per process)")
     args = parser.parse_args(argv)
     try:
         with open(args.configs) as f:
@@ -42,7 +44,7 @@ def main(argv=None) -> int:
         extra = {"module_name": args.module_name} if args.module_name else {}
         _, names, seconds, failed, warnings = build(configs, build_root=args.build_root, jobs=args.jobs,
                                                     cutlass=args.cutlass, drop_failed=args.drop_failed,
-                                                    defines=args.define, **extra)
+                                                    defines=args.define, hidden=args.hidden_symbols, **extra)
     except (SmemTacticsError, OSError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

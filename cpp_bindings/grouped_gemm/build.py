@@ -44,9 +44,16 @@ MODULE_NAME = "smem_grouped_gemm"
 ALLOWED_DEFINES = ("CUTLASS_ENABLE_GDC_FOR_SM90",)
 
 
-def nvcc_flags(defines: Sequence[str] = ()) -> tuple:
-    """:data:`NVCC_FLAGS` plus ``-D`` for each of ``defines`` (each one of :data:`ALLOWED_DEFINES`, once)."""
-    out = list(NVCC_FLAGS)
+#: Host-side symbols of the kernel units kept inside their shared object: two extensions loaded into one process
+#: that instantiate the same kernel type (built with other defines or CUTLASS trees) then cannot bind each other's
+#: launch stubs, whatever flags the loader uses.
+HIDDEN_FLAG = "-Xcompiler=-fvisibility=hidden"
+
+
+def nvcc_flags(defines: Sequence[str] = (), hidden: bool = False) -> tuple:
+    """:data:`NVCC_FLAGS` plus ``-D`` for each of ``defines`` (each one of :data:`ALLOWED_DEFINES`, once), and
+    :data:`HIDDEN_FLAG` with ``hidden``."""
+    out = list(NVCC_FLAGS) + ([HIDDEN_FLAG] if hidden else [])
     for d in defines:
         if d not in ALLOWED_DEFINES:
             raise ConfigError("defines", d, ALLOWED_DEFINES)
@@ -147,7 +154,8 @@ def source_file(name: str) -> str:
     return f"kernel_{_ident(name)}.cu"
 
 
-def generate(configs: Sequence[KernelConfig], out_dir: "str | os.PathLike", defines: Sequence[str] = ()) -> dict:
+def generate(configs: Sequence[KernelConfig], out_dir: "str | os.PathLike", defines: Sequence[str] = (),
+             hidden: bool = False) -> dict:
     """Write the generated sources to ``out_dir`` (only files whose text changed, so ninja keeps the objects of
     kernels an earlier build compiled). Returns ``{"names", "sources", "digest"}``; the digest covers every source
     and flag (``defines`` included)."""
@@ -164,7 +172,7 @@ def generate(configs: Sequence[KernelConfig], out_dir: "str | os.PathLike", defi
         h.update(fname.encode() + b"\0" + files[fname].encode() + b"\0")
     for fname in STATIC_SOURCES + ("runner.hpp",):
         h.update((HERE / fname).read_bytes())
-    h.update(" ".join(nvcc_flags(defines) + CXX_FLAGS).encode())
+    h.update(" ".join(nvcc_flags(defines, hidden) + CXX_FLAGS).encode())
     for fname, text in files.items():
         path = out / fname
         if not path.exists() or path.read_text() != text:
@@ -223,7 +231,7 @@ def compiler_warnings(text: str) -> dict:
 
 def build(configs: Sequence[KernelConfig], build_root: "str | os.PathLike | None" = None, jobs: Optional[int] = None,
           cutlass: "str | os.PathLike | CutlassTree | None" = None, drop_failed: bool = False,
-          module_name: str = MODULE_NAME, defines: Sequence[str] = ()):
+          module_name: str = MODULE_NAME, defines: Sequence[str] = (), hidden: bool = False):
     """Build (or load from the build folder) the extension for ``configs``.
 
     Returns ``(module, names, seconds, failed, warnings)``; ``failed`` maps the name of every kernel that did not
@@ -232,10 +240,10 @@ def build(configs: Sequence[KernelConfig], build_root: "str | os.PathLike | None
 
     ``module_name`` and ``defines`` (:func:`nvcc_flags`) let one process load several extensions side by side, e.g.
     the same kernel built with and without ``CUTLASS_ENABLE_GDC_FOR_SM90`` or against two CUTLASS trees: each is its
-    own shared object with its own registry, so equal kernel types in two of them never meet at link time. Give
-    each its own ``build_root``."""
+    own shared object with its own registry, so equal kernel types in two of them never meet at link time (``hidden``
+    keeps their host symbols from binding each other's at load time too). Give each its own ``build_root``."""
     name = _module_name(module_name)
-    cuda_flags = list(nvcc_flags(defines))
+    cuda_flags = list(nvcc_flags(defines, hidden))
     tree = cutlass if isinstance(cutlass, CutlassTree) else resolve_tree(cutlass)
     root = Path(build_root) if build_root is not None else REPO / "build" / "grouped_gemm"
     build_dir = root / "ext"
@@ -252,7 +260,7 @@ def build(configs: Sequence[KernelConfig], build_root: "str | os.PathLike | None
     logs = []
     t0 = time.time()
     while True:
-        gen = generate(configs, root / "src", defines)
+        gen = generate(configs, root / "src", defines, hidden)
         # After a failed attempt torch's in-process versioner would rename the module (name_v1), which changes
         # every compile line; forget the failed attempt so the retry reuses the objects that did compile.
         versioner = getattr(cpp_extension, "JIT_EXTENSION_VERSIONER", None)
@@ -278,5 +286,5 @@ def build(configs: Sequence[KernelConfig], build_root: "str | os.PathLike | None
             raise RuntimeError(f"no kernel compiled; failures: {failed}") from error
 
 
-__all__ = ["NVCC_FLAGS", "ALLOWED_DEFINES", "nvcc_flags", "PROBLEM_ARGS", "kernel_names", "kernel_source", "registry_source", "source_file", "generate", "failed_kernels",
+__all__ = ["NVCC_FLAGS", "ALLOWED_DEFINES", "HIDDEN_FLAG", "nvcc_flags", "PROBLEM_ARGS", "kernel_names", "kernel_source", "registry_source", "source_file", "generate", "failed_kernels",
            "compiler_warnings", "build"]
