@@ -302,9 +302,6 @@ def launch_floor(lib, timer, reps) -> dict:
 def run_sweeps(dtypes, kernels, libs, tri_facts, trk, timer, reps, sms) -> list:
     import torch
 
-    from cpp_bindings import triton_moe as T
-    from smem_tactics.bench import gpu as G
-
     rows = []
     for dt in dtypes:
         pts = D.sweep_points(dt)
@@ -312,52 +309,67 @@ def run_sweeps(dtypes, kernels, libs, tri_facts, trk, timer, reps, sms) -> list:
         tri_cfgs = [c for c, r in tri_facts.get(dt, {}).items() if r.get("within_budget")]
         best_tr = None
         for p in pts:
-            w = G.random_weights(p.groups, p.n, p.k, dt, SEED + p.k + p.groups)
-            a = G.random_activations(p.groups * p.rows, p.k, dt, SEED + 1)
-            out = torch.empty((p.groups * p.rows, p.n), dtype=torch.bfloat16, device="cuda")
-            ref = G.reference(a, w, p.counts)
-            offsets = [i * p.rows for i in range(p.groups + 1)]
-            entries = []
-            for k in ks:
-                tile_k = k.config.tile[2]
-                meta = {"sweep": p.sweep, "dtype": dt, "kernel": k.label, "role": k.role, "n": p.n, "k": p.k,
-                        "groups": p.groups, "rows": p.rows, "sm_count": p.sm_count, "k_blocks": p.k_blocks(tile_k)}
-                try:
-                    plan = libs[k.build].plan(a, w, offsets, out, k.config, sm_count=p.sm_count or sms)
-                    entries.append(Entry(k.label, "cutlass", plan.run, out, meta, plan))
-                except Exception as ex:  # noqa: BLE001
-                    rows.append({**meta, "kind": "cutlass", "ok": False, "error": f"{type(ex).__name__}: {ex}"})
-            if p.sweep == "k" and tri_cfgs:
-                tm = T.TritonMoe(p.counts, a.device)
-                if best_tr is None:  # the best Triton config at the first K point, then kept for the sweep
-                    quick = []
-                    for cfg in tri_cfgs:
-                        try:
-                            trk.get(a, w, out, p.counts, cfg)
-                            fn = tm.launcher(a, w, out, cfg)
-                            if G.checked_run(fn, out, ref, dt)["ok"]:
-                                quick.append((stats.median(timer.times_us(fn, 5, warmup=1)), cfg.name, cfg))
-                        except Exception:  # noqa: BLE001 -- a config that fails here is not the sweep's
-                            continue
-                    best_tr = min(quick)[2] if quick else None
-                if best_tr is not None:
-                    trk.get(a, w, out, p.counts, best_tr)
-                    meta = {"sweep": "k", "dtype": dt, "kernel": best_tr.name, "role": "triton", "n": p.n, "k": p.k,
-                            "groups": p.groups, "rows": p.rows, "sm_count": 0,
-                            "k_blocks": p.k_blocks(elements_per_byte_k(dt, 128))}
-                    entries.append(Entry(best_tr.name, "triton", tm.launcher(a, w, out, best_tr), out, meta))
-            for e in entries:
-                try:
-                    e.check = G.checked_run(e.fn, e.out, ref, dt)
-                except Exception as ex:  # noqa: BLE001
-                    e.check = {"ok": False, "error": f"{type(ex).__name__}: {ex}"}
-            good = [e for e in entries if e.check.get("ok")]
-            time_entries(good, timer, reps, ref)
-            for e in entries:
-                rows.append({**entry_record(e, dt), "floor_us": None})
-            del entries, good, w, a, out, ref
+            try:
+                best_tr = sweep_point(p, dt, ks, libs, tri_cfgs, best_tr, trk, timer, reps, sms, rows)
+            except Exception as ex:  # noqa: BLE001 -- one point's failure is recorded, the sweep goes on
+                traceback.print_exc()
+                rows.append({**p.to_dict(), "kind": "point", "ok": False, "error": f"{type(ex).__name__}: {ex}"})
         torch.cuda.empty_cache()
     return rows
+
+
+def sweep_point(p, dt, ks, libs, tri_cfgs, best_tr, trk, timer, reps, sms, rows):
+    """One sweep point: every CUTLASS kernel of the dtype (and the sweep's Triton config on the K sweep), checked and
+    timed; rows appended; returns the Triton config of the sweep (chosen at its first point)."""
+    import torch
+
+    from cpp_bindings import triton_moe as T
+    from smem_tactics.bench import gpu as G
+
+    w = G.random_weights(p.groups, p.n, p.k, dt, SEED + p.k + p.groups)
+    a = G.random_activations(p.groups * p.rows, p.k, dt, SEED + 1)
+    out = torch.empty((p.groups * p.rows, p.n), dtype=torch.bfloat16, device="cuda")
+    ref = G.reference(a, w, p.counts)
+    offsets = [i * p.rows for i in range(p.groups + 1)]
+    entries = []
+    for k in ks:
+        tile_k = k.config.tile[2]
+        meta = {"sweep": p.sweep, "dtype": dt, "kernel": k.label, "role": k.role, "n": p.n, "k": p.k,
+                "groups": p.groups, "rows": p.rows, "sm_count": p.sm_count, "k_blocks": p.k_blocks(tile_k)}
+        try:
+            plan = libs[k.build].plan(a, w, offsets, out, k.config, sm_count=p.sm_count or sms)
+            entries.append(Entry(k.label, "cutlass", plan.run, out, meta, plan))
+        except Exception as ex:  # noqa: BLE001
+            rows.append({**meta, "kind": "cutlass", "ok": False, "error": f"{type(ex).__name__}: {ex}"})
+    if p.sweep == "k" and tri_cfgs:
+        tm = T.TritonMoe(p.counts, a.device)
+        if best_tr is None:  # the best Triton config at the first K point, then kept for the sweep
+            quick = []
+            for cfg in tri_cfgs:
+                try:
+                    trk.get(a, w, out, p.counts, cfg)
+                    fn = tm.launcher(a, w, out, cfg)
+                    if G.checked_run(fn, out, ref, dt)["ok"]:
+                        quick.append((stats.median(timer.times_us(fn, 5, warmup=1)), cfg.name, cfg))
+                except Exception:  # noqa: BLE001 -- a config that fails here is not the sweep's
+                    continue
+            best_tr = min(quick)[2] if quick else None
+        if best_tr is not None:
+            trk.get(a, w, out, p.counts, best_tr)
+            meta = {"sweep": "k", "dtype": dt, "kernel": best_tr.name, "role": "triton", "n": p.n, "k": p.k,
+                    "groups": p.groups, "rows": p.rows, "sm_count": 0,
+                    "k_blocks": p.k_blocks(elements_per_byte_k(dt, 128))}
+            entries.append(Entry(best_tr.name, "triton", tm.launcher(a, w, out, best_tr), out, meta))
+    for e in entries:
+        try:
+            e.check = G.checked_run(e.fn, e.out, ref, dt)
+        except Exception as ex:  # noqa: BLE001
+            e.check = {"ok": False, "error": f"{type(ex).__name__}: {ex}"}
+    good = [e for e in entries if e.check.get("ok")]
+    time_entries(good, timer, reps, ref)
+    for e in entries:
+        rows.append(entry_record(e, dt))
+    return best_tr
 
 
 def run_layer(L, weights, kernels, libs, tri_facts, trk, timer, args, sms) -> dict:

@@ -82,7 +82,7 @@ def translation_unit(candidate: Candidate, generator: str = "") -> str:
         header.append(f"//   launch: {launch_text(candidate)}")
     body = []
     if gdc:
-        body += [f"// Programmatic dependent launch: the kernel body needs griddepcontrol.wait / launch_dependents. "
+        body += ["// Programmatic dependent launch: the kernel body needs griddepcontrol.wait / launch_dependents. "
                  f"Every unit of one binary",
                  f"// that instantiates this kernel type must agree on {gdc}; without PDL the instructions are "
                  f"no-ops, so build them all with it.",
