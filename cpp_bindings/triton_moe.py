@@ -246,10 +246,33 @@ def set_carveout(compiled, percent: int) -> Optional[str]:
     return None if rc == 0 else f"cuFuncSetAttribute returned {rc}"
 
 
+def compile_space(dtype: str, configs: Sequence[TritonConfig], budget: int) -> dict:
+    """Compile each config for a small problem of ``dtype`` and read its real shared memory: ``{config: {"config",
+    "classic_estimate", "shared", "n_regs", ..., "within_budget"}}``; a config Triton cannot compile gets ``error``
+    and is not within the budget. Needs a GPU (the compile binds to it)."""
+    torch = _torch()
+    torch_dtype = {"e4m3": torch.float8_e4m3fn, "bf16": torch.bfloat16}[dtype]
+    e, n, k = 2, 256, 512
+    w = torch.zeros((e, n, k), device="cuda").to(torch_dtype)
+    a = torch.zeros((32, k), device="cuda").to(torch_dtype)
+    o = torch.empty((32, n), device="cuda", dtype=torch.bfloat16)
+    facts = {}
+    for cfg in configs:
+        rec = {"config": cfg.to_dict(), "classic_estimate": classic_smem_estimate(cfg, dtype)}
+        try:
+            rec.update(compiled_facts(compile_config(a, w, o, [16, 16], cfg)))
+            rec["within_budget"] = rec["shared"] <= budget
+        except Exception as ex:  # noqa: BLE001 -- a config Triton cannot compile is reported and skipped
+            rec["error"] = f"{type(ex).__name__}: {str(ex)[:300]}"
+            rec["within_budget"] = False
+        facts[cfg] = rec
+    return facts
+
+
 def within_budget(facts_by_cfg: dict, limit: int) -> list:
     """Configs whose real shared memory is <= ``limit``."""
     return [c for c, f in facts_by_cfg.items() if f.get("shared") is not None and f["shared"] <= limit]
 
 
 __all__ = ["TritonConfig", "candidate_configs", "classic_smem_estimate", "padded_blocks", "TritonMoe",
-           "compile_config", "compiled_facts", "set_carveout", "within_budget"]
+           "compile_config", "compiled_facts", "compile_space", "set_carveout", "within_budget"]

@@ -171,27 +171,11 @@ def tri_space(dtype: str) -> list:
 
 
 def triton_compile(dtypes, budget: int) -> dict:
-    import torch
-
     from cpp_bindings import triton_moe as T
-    from smem_tactics.bench import gpu as G
 
     out = {}
     for dt in dtypes:
-        e, n, k = 2, 256, 512
-        w = torch.zeros((e, n, k), device="cuda").to(G.torch_dtype(dt))
-        a = torch.zeros((32, k), device="cuda").to(G.torch_dtype(dt))
-        o = torch.empty((32, n), device="cuda", dtype=torch.bfloat16)
-        facts = {}
-        for cfg in tri_space(dt):
-            rec = {"config": cfg.to_dict()}
-            try:
-                rec.update(T.compiled_facts(T.compile_config(a, w, o, [16, 16], cfg)))
-                rec["within_budget"] = rec["shared"] <= budget
-            except Exception as ex:  # noqa: BLE001 -- a config Triton cannot compile is reported and skipped
-                rec["error"] = f"{type(ex).__name__}: {str(ex)[:300]}"
-                rec["within_budget"] = False
-            facts[cfg] = rec
+        facts = T.compile_space(dt, tri_space(dt), budget)
         log(f"triton {dt}: {len(facts)} configs, {sum(r['within_budget'] for r in facts.values())} within {budget} B")
         out[dt] = facts
     return out
@@ -847,21 +831,14 @@ def main(argv=None) -> int:
 
 
 def run_all(args, plan, out: Path, logs: Path, state: dict) -> int:
-    try:
-        import torch
-    except ImportError:
-        print("error: this benchmark needs torch with CUDA (it runs on the GPU machine)", file=sys.stderr)
-        return 2
-    if not torch.cuda.is_available():
-        print("error: no CUDA device: this benchmark needs an H100 or H200", file=sys.stderr)
-        return 2
     from smem_tactics import footprint
     from smem_tactics.bench import gpu as G
 
-    dev = G.device_facts()
-    if dev["cc"] != "9.0":
-        print(f"error: {dev['name']} is sm_{dev['cc'].replace('.', '')}; the kernels are built for sm_90a", file=sys.stderr)
+    dev, why = G.sm90_device()
+    if dev is None:
+        print(f"error: {why}", file=sys.stderr)
         return 2
+    import torch
     try:
         main_tree, bridge_tree, bridge_note = resolve_trees(plan)
     except SmemTacticsError as e:

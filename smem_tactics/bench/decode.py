@@ -469,14 +469,10 @@ def winners_table(rows: Sequence[Mapping]) -> str:
 
 
 def goals_table(gs: Sequence[Mapping]) -> str:
-    lines = ["| goal | n | met | worst (where) | geomean |", "|---|---|---|---|---|"]
-    for g in gs:
-        if not g.get("count"):
-            lines.append(f"| {g['text']} | 0 | - | - | - |")
-            continue
-        lines.append(f"| {g['text']} | {g['count']} | {g['met_count']}/{g['count']} | "
-                     f"{_f(g['worst'], 3)} ({g['worst_scenario']}) | {_f(g['geomean'], 3)} |")
-    return "\n".join(lines) + "\n"
+    """The goals as the issue-5 report shows its own (same columns)."""
+    from .report import goals_table as table
+
+    return table(gs)
 
 
 def attribution_tables(att: Mapping) -> str:
