@@ -335,7 +335,7 @@ def main(argv=None) -> int:
     print("overrides (fitted; apply by hand to data/cost_model.json, arch sm90):")
     print("  --set " + " ".join(f"{k}={v:g}" for k, v in changed.items()) if changed else "  none: the shipped "
           "values fit best on this grid")
-    print("  " + json.dumps({k: {"value": v, "status": "fitted",
+    print("  " + json.dumps({k: {"value": v, "status": "calibrated",
                                  "source": f"scripts/fit_decode_terms.py on {Path(args.results).name} ({card})"}
                              for k, v in changed.items()}))
     pdl = terms["pdl_gain_us"].get("median")
