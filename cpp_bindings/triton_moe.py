@@ -94,11 +94,17 @@ def padded_blocks(counts: Sequence[int], block_m: int) -> tuple:
 def _kernel():
     import triton
     import triton.language as tl
+    from triton.language.extra.cuda import gdc_launch_dependents, gdc_wait
 
     @triton.jit
     def moe_grouped_gemm(a_ptr, w_ptr, c_ptr, row_ids_ptr, block_expert_ptr, N, K, EM,
                          stride_am, stride_we, stride_wn, stride_cm,
-                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr):
+                         BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
+                         USE_GDC: tl.constexpr = False):
+        # USE_GDC: programmatic dependent launch (launched with launch_pdl=True): wait for the previous grid before
+        # the first global load, and let the next grid launch once this one's main loop is done.
+        if USE_GDC:
+            gdc_wait()
         pid = tl.program_id(0)
         num_pid_m = tl.cdiv(EM, BLOCK_M)
         num_pid_n = tl.cdiv(N, BLOCK_N)
@@ -126,6 +132,8 @@ def _kernel():
             acc = tl.dot(a, w, acc)
             a_ptrs += BLOCK_K
             w_ptrs += BLOCK_K
+        if USE_GDC:
+            gdc_launch_dependents()
         c_ptrs = c_ptr + safe_rows[:, None] * stride_cm + offs_n[None, :]
         tl.store(c_ptrs, acc.to(tl.bfloat16), mask=row_ok[:, None] & (offs_n[None, :] < N))
 
@@ -313,11 +321,15 @@ class TritonMoe:
         return grid, (a, w, out, row_ids, block_expert, n, k, em, a.stride(0), w.stride(0), w.stride(1),
                       out.stride(0))
 
-    def launcher(self, a, w, out, cfg: TritonConfig):
+    def launcher(self, a, w, out, cfg: TritonConfig, pdl: bool = False, gdc: Optional[bool] = None):
+        """A callable that launches ``cfg`` once. ``gdc``: the kernel variant with grid dependency control (waits for
+        the previous grid before its first load, lets the next one launch after its main loop; default: ``pdl``);
+        ``pdl``: launched with programmatic dependent launch (Triton's ``launch_pdl``), which needs ``gdc``."""
         kernel = _kernel()
         grid, args = self.args(a, w, out, cfg)
         kw = dict(BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
                   num_warps=cfg.num_warps, num_stages=cfg.num_stages)
+        kw.update(_gdc_options(pdl, gdc))
 
         def run():
             kernel[grid](*args, **kw)
@@ -332,12 +344,27 @@ def _torch():
     return torch
 
 
-def compile_config(a, w, out, counts: Sequence[int], cfg: TritonConfig):
-    """Compile ``cfg`` for these argument types without running it; returns the CompiledKernel."""
+def _gdc_options(pdl: bool, gdc: Optional[bool]) -> dict:
+    gdc = pdl if gdc is None else gdc
+    if pdl and not gdc:
+        raise ValueError("pdl: a programmatic dependent launch needs the grid-dependency-control variant (gdc=True): "
+                         "without griddepcontrol.wait the kernel could read its predecessor's output early")
+    out = {}
+    if gdc:
+        out["USE_GDC"] = True
+    if pdl:
+        out["launch_pdl"] = True
+    return out
+
+
+def compile_config(a, w, out, counts: Sequence[int], cfg: TritonConfig, pdl: bool = False,
+                   gdc: Optional[bool] = None):
+    """Compile ``cfg`` for these argument types without running it; returns the CompiledKernel (``pdl``/``gdc`` as
+    in :meth:`TritonMoe.launcher`, so this is the kernel that launcher will use)."""
     kernel = _kernel()
     grid, args = TritonMoe(counts, a.device).args(a, w, out, cfg)
     return kernel.warmup(*args, BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
-                         num_warps=cfg.num_warps, num_stages=cfg.num_stages, grid=grid)
+                         num_warps=cfg.num_warps, num_stages=cfg.num_stages, grid=grid, **_gdc_options(pdl, gdc))
 
 
 def compiled_facts(compiled) -> dict:
@@ -376,10 +403,33 @@ def set_carveout(compiled, percent: int) -> Optional[str]:
     return None if rc == 0 else f"cuFuncSetAttribute returned {rc}"
 
 
+def compile_space(dtype: str, configs: Sequence[TritonConfig], budget: int) -> dict:
+    """Compile each config for a small problem of ``dtype`` and read its real shared memory: ``{config: {"config",
+    "classic_estimate", "shared", "n_regs", ..., "within_budget"}}``; a config Triton cannot compile gets ``error``
+    and is not within the budget. Needs a GPU (the compile binds to it)."""
+    torch = _torch()
+    torch_dtype = {"e4m3": torch.float8_e4m3fn, "bf16": torch.bfloat16}[dtype]
+    e, n, k = 2, 256, 512
+    w = torch.zeros((e, n, k), device="cuda").to(torch_dtype)
+    a = torch.zeros((32, k), device="cuda").to(torch_dtype)
+    o = torch.empty((32, n), device="cuda", dtype=torch.bfloat16)
+    facts = {}
+    for cfg in configs:
+        rec = {"config": cfg.to_dict(), "classic_estimate": classic_smem_estimate(cfg, dtype)}
+        try:
+            rec.update(compiled_facts(compile_config(a, w, o, [16, 16], cfg)))
+            rec["within_budget"] = rec["shared"] <= budget
+        except Exception as ex:  # noqa: BLE001 -- a config Triton cannot compile is reported and skipped
+            rec["error"] = f"{type(ex).__name__}: {str(ex)[:300]}"
+            rec["within_budget"] = False
+        facts[cfg] = rec
+    return facts
+
+
 def within_budget(facts_by_cfg: dict, limit: int) -> list:
     """Configs whose real shared memory is <= ``limit``."""
     return [c for c, f in facts_by_cfg.items() if f.get("shared") is not None and f["shared"] <= limit]
 
 
 __all__ = ["fused_moe_kernels", "TritonConfig", "candidate_configs", "classic_smem_estimate", "padded_blocks", "TritonMoe",
-           "compile_config", "compiled_facts", "set_carveout", "within_budget"]
+           "compile_config", "compiled_facts", "compile_space", "set_carveout", "within_budget"]

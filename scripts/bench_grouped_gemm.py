@@ -101,31 +101,14 @@ def start_build(configs, args, out: Path):
 
 def triton_compile_all(dtypes, budget: int, limit: int = 0) -> dict:
     """Compile every candidate config per dtype and read its real shared memory."""
-    import torch
-
     from cpp_bindings import triton_moe as T
-    from smem_tactics.bench import gpu as G
 
     out = {}
     for dt in dtypes:
-        e, n, k = 2, 256, 512
-        w = torch.zeros((e, n, k), device="cuda").to(G.torch_dtype(dt))
-        a = torch.zeros((32, k), device="cuda").to(G.torch_dtype(dt))
-        o = torch.empty((32, n), device="cuda", dtype=torch.bfloat16)
-        facts = {}
         cands = T.candidate_configs(dt)
         if limit and len(cands) > limit:
             cands = [cands[round(i * (len(cands) - 1) / (limit - 1))] for i in range(limit)] if limit > 1 else cands[:1]
-        for cfg in cands:
-            rec = {"config": cfg.to_dict(), "classic_estimate": T.classic_smem_estimate(cfg, dt)}
-            try:
-                ck = T.compile_config(a, w, o, [16, 16], cfg)
-                rec.update(T.compiled_facts(ck))
-                rec["within_budget"] = rec["shared"] <= budget
-            except Exception as ex:  # noqa: BLE001 -- a config Triton cannot compile is reported and skipped
-                rec["error"] = f"{type(ex).__name__}: {str(ex)[:300]}"
-                rec["within_budget"] = False
-            facts[cfg] = rec
+        facts = T.compile_space(dt, cands, budget)
         ok = sum(1 for r in facts.values() if r.get("within_budget"))
         log(f"triton {dt}: {len(facts)} configs compiled, {ok} within {budget} B")
         out[dt] = facts
@@ -290,21 +273,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    try:
-        import torch
-    except ImportError:
-        print("error: this benchmark needs torch with CUDA (it runs on the GPU machine)", file=sys.stderr)
-        return 2
-    if not torch.cuda.is_available():
-        print("error: no CUDA device: this benchmark needs an H100 or H200", file=sys.stderr)
-        return 2
     from smem_tactics.bench import gpu as G
 
-    dev = G.device_facts()
-    if dev["cc"] != "9.0":
-        print(f"error: {dev['name']} is sm_{dev['cc'].replace('.', '')}; the kernels are built for sm_90a "
-              f"(H100/H200)", file=sys.stderr)
+    dev, why = G.sm90_device()
+    if dev is None:
+        print(f"error: {why}", file=sys.stderr)
         return 2
+    import torch
     card = dev["name"]
     log(f"device: {card}, {dev['sms']} SMs, torch {dev['torch']}, triton {dev['triton']}")
     if args.smoke:

@@ -1,4 +1,4 @@
-"""CUTLASS SM90 grouped GEMMs for MoE, built just in time from ``KernelConfig`` s.
+"""CUTLASS SM90 grouped (and ptr-array) GEMMs for MoE, built just in time from ``KernelConfig`` s.
 
 MoE layout: activations ``a`` ``[rows, K]`` sorted by expert (rows ``expert_offsets[e] .. expert_offsets[e+1]``
 go to expert ``e``), weights ``b`` ``[E, N, K]`` (one ``N x K`` matrix per expert, K contiguous), output
@@ -110,21 +110,39 @@ def groups_for(a, b, offsets: Sequence[int], out, swap_ab: bool) -> list:
     return groups
 
 
+#: The persistent tile scheduler's raster orders (``Arguments::scheduler.raster_order``, CUTLASS
+#: ``RasterOrderOptions``), as the runner takes them; ``default`` leaves the scheduler's own default (AlongM for
+#: the grouped scheduler, Heuristic for the ptr-array one).
+RASTER_ORDERS = {"default": -1, "heuristic": 0, "along_m": 1, "along_n": 2}
+#: ``Arguments::scheduler.max_swizzle_size`` values CUTLASS's schedulers distinguish.
+SWIZZLES = (1, 2, 4, 8)
+
+
 class Plan:
     """One kernel prepared for one problem: the per-group arrays are on the device; :meth:`run` only launches."""
 
-    def __init__(self, runner, groups: list, out, sm_count: int, inputs: tuple = ()):
+    def __init__(self, runner, groups: list, out, sm_count: int, inputs: tuple = (), raster_order: str = "default",
+                 max_swizzle: int = 1):
+        if raster_order not in RASTER_ORDERS:
+            raise ConfigError("raster_order", raster_order, tuple(RASTER_ORDERS))
+        if max_swizzle not in SWIZZLES:
+            raise ConfigError("max_swizzle", max_swizzle, SWIZZLES)
         self.runner = runner
         self.inputs = inputs  # keeps a and b alive: the runner holds raw pointers into them
         self.groups = len(groups)
         self.out = out
         self.sm_count = sm_count
+        self.raster_order = raster_order
+        self.max_swizzle = max_swizzle
         if groups:
-            runner.prepare(groups, sm_count)
+            runner.prepare(groups, sm_count, RASTER_ORDERS[raster_order], max_swizzle)
 
-    def run(self):
+    def run(self, pdl: bool = False):
+        """Launch once on the current stream; ``pdl``: with programmatic dependent launch (the kernel may start
+        while the previous kernel of the stream drains; it waits in griddepcontrol.wait, so it must be built with
+        ``CUTLASS_ENABLE_GDC_FOR_SM90`` from a CUTLASS release whose array kernels issue it, 4.3.0 or newer)."""
         if self.groups:
-            self.runner.run()
+            self.runner.run(bool(pdl))
         return self.out
 
     @property
@@ -160,7 +178,8 @@ class Library:
             self._runners[name] = self.module.Runner(name)
         return dict(self._runners[name].info())
 
-    def plan(self, a, b, expert_offsets, out, cfg: KernelConfig, sm_count: Optional[int] = None) -> Plan:
+    def plan(self, a, b, expert_offsets, out, cfg: KernelConfig, sm_count: Optional[int] = None,
+             raster_order: str = "default", max_swizzle: int = 1) -> Plan:
         torch = _torch()
         offsets = _offsets_list(expert_offsets)
         _check_inputs(a, b, offsets, out, cfg)
@@ -168,7 +187,8 @@ class Library:
             out = torch.empty((a.shape[0], b.shape[1]), dtype=torch.bfloat16, device=a.device)
         if sm_count is None:
             sm_count = torch.cuda.get_device_properties(a.device).multi_processor_count
-        return Plan(self.runner(cfg), groups_for(a, b, offsets, out, is_swap_ab(cfg)), out, sm_count, (a, b))
+        return Plan(self.runner(cfg), groups_for(a, b, offsets, out, is_swap_ab(cfg)), out, sm_count, (a, b),
+                    raster_order, max_swizzle)
 
 
 _DEFAULT: Optional[Library] = None
@@ -181,6 +201,28 @@ def load(configs: Sequence[KernelConfig], **build_kwargs) -> Library:
         check_buildable(c)
     module, names, seconds, failed, _warnings = _build(configs, **build_kwargs)
     return Library(module, configs, names, seconds, failed)
+
+
+def load_built(configs: Sequence[KernelConfig], names: Sequence[str], build_root, module_name: str) -> Library:
+    """The extension another process built into ``build_root`` (``python -m cpp_bindings.grouped_gemm build``),
+    imported from its shared object without asking ninja again: ``names`` are the kernels that build reports (its
+    ``--result`` file), ``configs`` at least those. torch is imported first (the module links against it)."""
+    import importlib.util
+    from pathlib import Path
+
+    _torch()
+    path = Path(build_root) / "ext" / f"{module_name}.so"
+    if not path.is_file():
+        raise GroupedGemmError(f"{path}: no built extension there (build it with python -m cpp_bindings.grouped_gemm "
+                               f"build --build-root {build_root} --module-name {module_name})")
+    spec = importlib.util.spec_from_file_location(module_name, str(path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = set(module.kernel_names())
+    missing = [n for n in names if n not in built]
+    if missing:
+        raise GroupedGemmError(f"{path}: kernels {missing} are not in this build (it has {sorted(built)})")
+    return Library(module, list(configs), list(names), 0.0)
 
 
 def grouped_gemm(a, b, expert_offsets, config: KernelConfig, out=None, library: Optional[Library] = None):
@@ -200,4 +242,5 @@ def grouped_gemm(a, b, expert_offsets, config: KernelConfig, out=None, library: 
     return plan.run()
 
 
-__all__ = ["GroupedGemmError", "Library", "Plan", "load", "grouped_gemm", "groups_for"]
+__all__ = ["GroupedGemmError", "Library", "Plan", "RASTER_ORDERS", "SWIZZLES", "load", "load_built", "grouped_gemm",
+           "groups_for"]

@@ -1,4 +1,5 @@
-"""``python -m cpp_bindings.grouped_gemm build --configs configs.json [--jobs N] [--build-root DIR]``
+"""``python -m cpp_bindings.grouped_gemm build --configs configs.json [--jobs N] [--build-root DIR] [--module-name M]
+[--define CUTLASS_ENABLE_GDC_FOR_SM90]``
 
 Builds the extension for a JSON list of ``KernelConfig.to_dict()`` objects (what the benchmark starts in the
 background while it compiles its Triton kernels), printing the kernel names and the build time.
@@ -27,6 +28,12 @@ def main(argv=None) -> int:
                                                    "SMEM_TACTICS_CUTLASS)")
     b.add_argument("--result", default=None, help="write {names, failed, seconds} as JSON here")
     b.add_argument("--drop-failed", action="store_true", help="leave out kernels that fail to compile (and say why)")
+    b.add_argument("--module-name", default=None, help="extension module name (default smem_grouped_gemm); give each "
+                                                       "extension loaded into one process its own")
+    b.add_argument("--define", action="append", default=[], help="a preprocessor define for every kernel (only "
+                                                                  "CUTLASS_ENABLE_GDC_FOR_SM90)")
+    b.add_argument("--hidden-symbols", action="store_true", help="build the kernel units with hidden host symbols "
+                                                                 "(several extensions with equal kernels per process)")
     args = parser.parse_args(argv)
     try:
         with open(args.configs) as f:
@@ -34,8 +41,10 @@ def main(argv=None) -> int:
         if not isinstance(data, list):
             raise SmemTacticsError(f"{args.configs}: expected a JSON list of config objects")
         configs = [KernelConfig.from_dict(d) for d in data]
-        _, names, seconds, failed, warnings = build(configs, build_root=args.build_root, jobs=args.jobs, cutlass=args.cutlass,
-                                          drop_failed=args.drop_failed)
+        extra = {"module_name": args.module_name} if args.module_name else {}
+        _, names, seconds, failed, warnings = build(configs, build_root=args.build_root, jobs=args.jobs,
+                                                    cutlass=args.cutlass, drop_failed=args.drop_failed,
+                                                    defines=args.define, hidden=args.hidden_symbols, **extra)
     except (SmemTacticsError, OSError, json.JSONDecodeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

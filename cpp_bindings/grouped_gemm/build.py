@@ -39,6 +39,35 @@ NVCC_FLAGS = ("-gencode", "arch=compute_90a,code=sm_90a", "-O3", "-std=c++17", "
 CXX_FLAGS = ("-O3", "-std=c++17")
 STATIC_SOURCES = ("binding.cpp", "probe.cu")
 MODULE_NAME = "smem_grouped_gemm"
+#: Preprocessor defines a build may add (the only ones :func:`nvcc_flags` accepts): CUTLASS's switch for the
+#: griddepcontrol instructions of programmatic dependent launch on sm_90a (cutlass/arch/grid_dependency_control.h).
+ALLOWED_DEFINES = ("CUTLASS_ENABLE_GDC_FOR_SM90",)
+
+
+#: Host-side symbols of the kernel units kept inside their shared object: two extensions loaded into one process
+#: that instantiate the same kernel type (built with other defines or CUTLASS trees) then cannot bind each other's
+#: launch stubs, whatever flags the loader uses.
+HIDDEN_FLAG = "-Xcompiler=-fvisibility=hidden"
+
+
+def nvcc_flags(defines: Sequence[str] = (), hidden: bool = False) -> tuple:
+    """:data:`NVCC_FLAGS` plus ``-D`` for each of ``defines`` (each one of :data:`ALLOWED_DEFINES`, once), and
+    :data:`HIDDEN_FLAG` with ``hidden``."""
+    out = list(NVCC_FLAGS) + ([HIDDEN_FLAG] if hidden else [])
+    for d in defines:
+        if d not in ALLOWED_DEFINES:
+            raise ConfigError("defines", d, ALLOWED_DEFINES)
+        flag = f"-D{d}"
+        if flag in out:
+            raise ConfigError("defines", d, "each define once")
+        out.append(flag)
+    return tuple(out)
+
+
+def _module_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", name or ""):
+        raise ConfigError("module_name", name, "a Python identifier of at most 64 characters")
+    return name
 
 
 def kernel_names(configs: Sequence[KernelConfig]) -> list:
@@ -58,6 +87,33 @@ def _ident(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name)
 
 
+#: How the Runner fills ``Gemm::Arguments`` per mode (``@@PROBLEM_ARGS@@`` of kernel_template.cu). Grouped: the
+#: per-group shapes and strides live in the device buffer (``GroupProblemShape``, pointer-to-stride layouts).
+#: Ptr-array: one ``(m, n, k, L)`` shape and one stride per operand (``ArrayProblemShape``; prepare() has
+#: checked that every group has group 0's shape).
+PROBLEM_ARGS = {
+    "grouped": """    static_assert(std::is_same_v<UnderlyingShape, GroupShape>, "a grouped kernel takes (m, n, k) per group");
+    args.mode = cutlass::gemm::GemmUniversalMode::kGrouped;
+    args.problem_shape = {g, reinterpret_cast<UnderlyingShape*>(base + off_shapes), host_shapes_.data()};
+    args.mainloop.dA = reinterpret_cast<StrideA*>(base + off_sa);
+    args.mainloop.dB = reinterpret_cast<StrideB*>(base + off_sb);
+    if constexpr (std::is_same_v<StrideC, StrideD>) {
+      args.epilogue.dC = reinterpret_cast<StrideC*>(base + off_sd);
+    } else {
+      args.epilogue.dC = nullptr;
+    }
+    args.epilogue.dD = reinterpret_cast<StrideD*>(base + off_sd);""",
+    "ptr_array": """    args.mode = cutlass::gemm::GemmUniversalMode::kArray;
+    args.problem_shape = cute::make_shape(groups[0].m, groups[0].n, groups[0].k, g);
+    args.mainloop.dA = sa[0];
+    args.mainloop.dB = sb[0];
+    if constexpr (std::is_same_v<StrideC, StrideD>) {
+      args.epilogue.dC = sd[0];
+    }
+    args.epilogue.dD = sd[0];""",
+}
+
+
 def kernel_source(cfg: KernelConfig, name: Optional[str] = None) -> str:
     """The translation unit of one kernel (``name`` defaults to its short name)."""
     check_buildable(cfg)
@@ -68,6 +124,8 @@ def kernel_source(cfg: KernelConfig, name: Optional[str] = None) -> str:
                        ("@@INCLUDES@@", "\n".join(f'#include "{h}"' for h in INCLUDES)),
                        ("@@COMPOSE@@", compose(cfg)),
                        ("@@NS@@", f"smem_gg_{ident}"),
+                       ("@@GROUPED@@", "true" if cfg.mode.value == "grouped" else "false"),
+                       ("@@PROBLEM_ARGS@@", PROBLEM_ARGS[cfg.mode.value]),
                        ("@@FACTORY@@", f"smem_gg_make_{ident}")):
         text = text.replace(key, value)
     if "@@" in text:
@@ -96,10 +154,11 @@ def source_file(name: str) -> str:
     return f"kernel_{_ident(name)}.cu"
 
 
-def generate(configs: Sequence[KernelConfig], out_dir: "str | os.PathLike") -> dict:
+def generate(configs: Sequence[KernelConfig], out_dir: "str | os.PathLike", defines: Sequence[str] = (),
+             hidden: bool = False) -> dict:
     """Write the generated sources to ``out_dir`` (only files whose text changed, so ninja keeps the objects of
     kernels an earlier build compiled). Returns ``{"names", "sources", "digest"}``; the digest covers every source
-    and flag."""
+    and flag (``defines`` included)."""
     configs = list(configs)
     if not configs:
         raise ConfigError("configs", [], "at least one kernel config")
@@ -113,7 +172,7 @@ def generate(configs: Sequence[KernelConfig], out_dir: "str | os.PathLike") -> d
         h.update(fname.encode() + b"\0" + files[fname].encode() + b"\0")
     for fname in STATIC_SOURCES + ("runner.hpp",):
         h.update((HERE / fname).read_bytes())
-    h.update(" ".join(NVCC_FLAGS + CXX_FLAGS).encode())
+    h.update(" ".join(nvcc_flags(defines, hidden) + CXX_FLAGS).encode())
     for fname, text in files.items():
         path = out / fname
         if not path.exists() or path.read_text() != text:
@@ -171,12 +230,20 @@ def compiler_warnings(text: str) -> dict:
 
 
 def build(configs: Sequence[KernelConfig], build_root: "str | os.PathLike | None" = None, jobs: Optional[int] = None,
-          cutlass: "str | os.PathLike | CutlassTree | None" = None, drop_failed: bool = False):
+          cutlass: "str | os.PathLike | CutlassTree | None" = None, drop_failed: bool = False,
+          module_name: str = MODULE_NAME, defines: Sequence[str] = (), hidden: bool = False):
     """Build (or load from the build folder) the extension for ``configs``.
 
     Returns ``(module, names, seconds, failed, warnings)``; ``failed`` maps the name of every kernel that did not
     compile to its first error line (only with ``drop_failed``: the other kernels are then built without it;
-    otherwise the first failure raises); ``warnings`` is :func:`compiler_warnings` of the build output."""
+    otherwise the first failure raises); ``warnings`` is :func:`compiler_warnings` of the build output.
+
+    ``module_name`` and ``defines`` (:func:`nvcc_flags`) let one process load several extensions side by side, e.g.
+    the same kernel built with and without ``CUTLASS_ENABLE_GDC_FOR_SM90`` or against two CUTLASS trees: each is its
+    own shared object with its own registry, so equal kernel types in two of them never meet at link time (``hidden``
+    keeps their host symbols from binding each other's at load time too). Give each its own ``build_root``."""
+    name = _module_name(module_name)
+    cuda_flags = list(nvcc_flags(defines, hidden))
     tree = cutlass if isinstance(cutlass, CutlassTree) else resolve_tree(cutlass)
     root = Path(build_root) if build_root is not None else REPO / "build" / "grouped_gemm"
     build_dir = root / "ext"
@@ -193,18 +260,18 @@ def build(configs: Sequence[KernelConfig], build_root: "str | os.PathLike | None
     logs = []
     t0 = time.time()
     while True:
-        gen = generate(configs, root / "src")
+        gen = generate(configs, root / "src", defines, hidden)
         # After a failed attempt torch's in-process versioner would rename the module (name_v1), which changes
         # every compile line; forget the failed attempt so the retry reuses the objects that did compile.
         versioner = getattr(cpp_extension, "JIT_EXTENSION_VERSIONER", None)
         if versioner is not None and failed:
-            getattr(versioner, "entries", {}).pop(MODULE_NAME, None)
+            getattr(versioner, "entries", {}).pop(name, None)
         # A fixed module name: torch puts -DTORCH_EXTENSION_NAME=<name> on every compile line, so a name that
         # changed with the kernel set would recompile every kernel; with a fixed one ninja recompiles only the
         # sources that changed (registry.cpp) when another process builds another set in the same folder.
         module, error, text = _load_logged(
-            cpp_extension, name=MODULE_NAME, sources=gen["sources"],
-            extra_cflags=list(CXX_FLAGS), extra_cuda_cflags=list(NVCC_FLAGS), extra_include_paths=includes,
+            cpp_extension, name=name, sources=gen["sources"],
+            extra_cflags=list(CXX_FLAGS), extra_cuda_cflags=cuda_flags, extra_include_paths=includes,
             build_directory=str(build_dir), with_cuda=True)
         logs.append(text)
         if error is None:
@@ -219,5 +286,5 @@ def build(configs: Sequence[KernelConfig], build_root: "str | os.PathLike | None
             raise RuntimeError(f"no kernel compiled; failures: {failed}") from error
 
 
-__all__ = ["NVCC_FLAGS", "kernel_names", "kernel_source", "registry_source", "source_file", "generate", "failed_kernels",
+__all__ = ["NVCC_FLAGS", "ALLOWED_DEFINES", "HIDDEN_FLAG", "nvcc_flags", "PROBLEM_ARGS", "kernel_names", "kernel_source", "registry_source", "source_file", "generate", "failed_kernels",
            "compiler_warnings", "build"]

@@ -1,10 +1,13 @@
 // Generated from cpp_bindings/grouped_gemm/kernel_template.cu for one KernelConfig:
 //   @@CONFIG_NAME@@
 // The type aliases below are cpp_bindings.compose.compose(config): the same composition the shared-memory
-// oracle measures. Build with -gencode arch=compute_90a,code=sm_90a -DNDEBUG.
+// oracle measures. Build with -gencode arch=compute_90a,code=sm_90a -DNDEBUG (and -DCUTLASS_ENABLE_GDC_FOR_SM90
+// for the griddepcontrol instructions that programmatic dependent launch needs, CUTLASS >= 4.3).
 @@INCLUDES@@
 #include "cutlass/gemm/device/gemm_universal_adapter.h"
+#include "cutlass/gemm/kernel/tile_scheduler_detail.hpp"
 #include "cutlass/util/packed_stride.hpp"
+#include "cutlass/version.h"
 #include "runner.hpp"
 
 #include <cstdio>
@@ -17,6 +20,7 @@ namespace @@NS@@ {
 
 using Gemm = cutlass::gemm::device::GemmUniversalAdapter<GemmKernel>;
 using UnderlyingShape = typename ProblemShape::UnderlyingProblemShape;
+using GroupShape = cute::Shape<int, int, int>;  // one group's (m, n, k): UnderlyingShape of a grouped kernel
 using ElementA = typename GemmKernel::ElementA;
 using ElementB = typename GemmKernel::ElementB;
 using ElementC = typename GemmKernel::ElementC;
@@ -26,6 +30,14 @@ using StrideB = typename GemmKernel::InternalStrideB;
 using StrideC = typename GemmKernel::InternalStrideC;
 using StrideD = typename GemmKernel::InternalStrideD;
 constexpr bool kDColMajor = std::is_same_v<StrideD, cute::Stride<cute::Int<1>, int64_t, cute::Int<0>>>;
+// kGrouped (per-group problem shapes read from device memory, pointer-to-stride layouts) or kArray (one
+// problem shape for all L groups, one stride per operand): config.mode.
+constexpr bool kGroupedMode = @@GROUPED@@;
+#if defined(CUTLASS_ENABLE_GDC_FOR_SM90)
+constexpr int kGdcCompiled = 1;
+#else
+constexpr int kGdcCompiled = 0;
+#endif
 
 static std::string cuda_error(const char* what, cudaError_t e) {
   return std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
@@ -62,13 +74,27 @@ class Runner final : public smem_gg::Runner {
     i.tile_k = cute::size<2>(typename GemmKernel::TileShape{});
     i.cluster_m = cute::size<0>(typename GemmKernel::ClusterShape{});
     i.cluster_n = cute::size<1>(typename GemmKernel::ClusterShape{});
+    i.grouped = kGroupedMode ? 1 : 0;
+    i.gdc_compiled = kGdcCompiled;
+    i.cutlass_version = CUTLASS_MAJOR * 10000 + CUTLASS_MINOR * 100 + CUTLASS_PATCH;
     return i;
   }
 
-  std::string prepare(const std::vector<smem_gg::Group>& groups, int sm_count, cudaStream_t stream) override {
+  std::string prepare(const std::vector<smem_gg::Group>& groups, int sm_count,
+                      const smem_gg::SchedulerOptions& options, cudaStream_t stream) override {
     release();
     const int g = static_cast<int>(groups.size());
     if (g == 0) return "prepare: no groups";
+    if (!kGroupedMode) {
+      for (int i = 1; i < g; ++i) {
+        if (groups[i].m != groups[0].m || groups[i].n != groups[0].n || groups[i].k != groups[0].k)
+          return "prepare: a ptr-array kernel needs every group to have the same (m, n, k); group " +
+                 std::to_string(i) + " differs from group 0";
+      }
+    }
+    if (options.raster_order < -1 || options.raster_order > 2) return "prepare: raster_order must be -1, 0, 1 or 2";
+    if (options.max_swizzle != 1 && options.max_swizzle != 2 && options.max_swizzle != 4 && options.max_swizzle != 8)
+      return "prepare: max_swizzle must be 1, 2, 4 or 8";
     host_shapes_.resize(g);
     std::vector<const ElementA*> pa(g);
     std::vector<const ElementB*> pb(g);
@@ -78,7 +104,7 @@ class Runner final : public smem_gg::Runner {
     std::vector<StrideD> sd(g);
     for (int i = 0; i < g; ++i) {
       const auto& gr = groups[i];
-      host_shapes_[i] = UnderlyingShape{gr.m, gr.n, gr.k};
+      host_shapes_[i] = GroupShape{gr.m, gr.n, gr.k};
       pa[i] = static_cast<const ElementA*>(gr.a);
       pb[i] = static_cast<const ElementB*>(gr.b);
       pd[i] = static_cast<ElementD*>(gr.d);
@@ -88,7 +114,7 @@ class Runner final : public smem_gg::Runner {
     }
     // One device buffer: shapes | ptr A | ptr B | ptr D | stride A | stride B | stride D.
     size_t off_shapes = 0;
-    size_t off_pa = align_up<const ElementA*>(off_shapes + sizeof(UnderlyingShape) * g);
+    size_t off_pa = align_up<const ElementA*>(off_shapes + sizeof(GroupShape) * g);
     size_t off_pb = align_up<const ElementB*>(off_pa + sizeof(void*) * g);
     size_t off_pd = align_up<ElementD*>(off_pb + sizeof(void*) * g);
     size_t off_sa = align_up<StrideA>(off_pd + sizeof(void*) * g);
@@ -96,7 +122,7 @@ class Runner final : public smem_gg::Runner {
     size_t off_sd = align_up<StrideD>(off_sb + sizeof(StrideB) * g);
     size_t total = off_sd + sizeof(StrideD) * g;
     std::vector<char> host(total, 0);
-    std::memcpy(host.data() + off_shapes, host_shapes_.data(), sizeof(UnderlyingShape) * g);
+    std::memcpy(host.data() + off_shapes, host_shapes_.data(), sizeof(GroupShape) * g);
     std::memcpy(host.data() + off_pa, pa.data(), sizeof(void*) * g);
     std::memcpy(host.data() + off_pb, pb.data(), sizeof(void*) * g);
     std::memcpy(host.data() + off_pd, pd.data(), sizeof(void*) * g);
@@ -117,23 +143,20 @@ class Runner final : public smem_gg::Runner {
     hw.sm_count = sm_count;  // hw.max_active_clusters stays 0: with a 1x1 cluster the grid is min(sm_count, tiles)
 
     typename Gemm::Arguments args;
-    args.mode = cutlass::gemm::GemmUniversalMode::kGrouped;
-    args.problem_shape = {g, reinterpret_cast<UnderlyingShape*>(base + off_shapes), host_shapes_.data()};
     args.mainloop.ptr_A = reinterpret_cast<const ElementA**>(base + off_pa);
-    args.mainloop.dA = reinterpret_cast<StrideA*>(base + off_sa);
     args.mainloop.ptr_B = reinterpret_cast<const ElementB**>(base + off_pb);
-    args.mainloop.dB = reinterpret_cast<StrideB*>(base + off_sb);
     args.epilogue.thread.alpha = 1.0f;
     args.epilogue.thread.beta = 0.0f;
     args.epilogue.ptr_C = nullptr;  // C is void (TensorRT-LLM's SM90 MoE composition)
-    if constexpr (std::is_same_v<StrideC, StrideD>) {
-      args.epilogue.dC = reinterpret_cast<StrideC*>(base + off_sd);
-    } else {
-      args.epilogue.dC = nullptr;
-    }
     args.epilogue.ptr_D = reinterpret_cast<ElementD**>(base + off_pd);
-    args.epilogue.dD = reinterpret_cast<StrideD*>(base + off_sd);
+@@PROBLEM_ARGS@@
     args.hw_info = hw;
+    if (options.raster_order >= 0) {
+      using RO = cutlass::gemm::kernel::detail::RasterOrderOptions;
+      args.scheduler.raster_order = options.raster_order == 0 ? RO::Heuristic
+                                    : options.raster_order == 1 ? RO::AlongM : RO::AlongN;
+    }
+    args.scheduler.max_swizzle_size = options.max_swizzle;
 
     cutlass::Status s = gemm_.can_implement(args);
     if (s != cutlass::Status::kSuccess) return status_error("can_implement", s);
@@ -149,9 +172,9 @@ class Runner final : public smem_gg::Runner {
     return "";
   }
 
-  std::string run(cudaStream_t stream) override {
+  std::string run(cudaStream_t stream, bool pdl) override {
     if (!prepared_) return "run: the kernel was not prepared";
-    cutlass::Status s = gemm_.run(stream);
+    cutlass::Status s = gemm_.run(stream, /*cuda_adapter=*/nullptr, /*launch_with_pdl=*/pdl);
     if (s != cutlass::Status::kSuccess) return status_error("run", s);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return cuda_error("launch", e);
@@ -195,7 +218,7 @@ class Runner final : public smem_gg::Runner {
   }
 
   Gemm gemm_;
-  std::vector<UnderlyingShape> host_shapes_;
+  std::vector<GroupShape> host_shapes_;
   void* arrays_ = nullptr;
   void* workspace_ = nullptr;
   dim3 grid_{0, 0, 0};

@@ -1,6 +1,7 @@
 // Residency probe: how many blocks of a kernel with a given dynamic shared memory really run at the same time
 // on one SM, under a given shared-memory carve-out preference. Each block records the SM it ran on and its
 // start / end times (globaltimer, ns) while it spins; the host counts the largest overlap per SM.
+// Also an empty kernel (launch_noop) for the launch floor, with or without programmatic dependent launch.
 #include <cuda_runtime.h>
 
 #include <string>
@@ -35,6 +36,32 @@ std::string launch_residency_probe(long long* out, int blocks, int threads, int 
   residency_probe_kernel<<<blocks, threads, smem_bytes, stream>>>(out, spin_ns);
   e = cudaGetLastError();
   if (e != cudaSuccess) return std::string("residency probe launch: ") + cudaGetErrorString(e);
+  return "";
+}
+
+// Empty kernel. With wait, it executes griddepcontrol.wait first (sm_90: waits for the grid it depends on under
+// programmatic dependent launch; a no-op otherwise), as a PDL-aware kernel does before its first global access.
+__global__ void noop_kernel(int wait) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  if (wait) asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+std::string launch_noop(int blocks, int threads, bool pdl, bool wait, cudaStream_t stream) {
+  cudaLaunchConfig_t config{};
+  cudaLaunchAttribute attrs[1];
+  config.gridDim = dim3(blocks);
+  config.blockDim = dim3(threads);
+  config.dynamicSmemBytes = 0;
+  config.stream = stream;
+  attrs[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attrs[0].val.programmaticStreamSerializationAllowed = 1;
+  config.attrs = attrs;
+  config.numAttrs = pdl ? 1 : 0;
+  cudaError_t e = cudaLaunchKernelEx(&config, noop_kernel, wait ? 1 : 0);
+  if (e != cudaSuccess) return std::string("noop launch: ") + cudaGetErrorString(e);
+  e = cudaGetLastError();
+  if (e != cudaSuccess) return std::string("noop launch: ") + cudaGetErrorString(e);
   return "";
 }
 

@@ -1,6 +1,6 @@
 // The interface between the generated kernel translation units (CUTLASS only, no torch headers) and the
-// torch binding. One Runner instantiates one CUTLASS SM90 grouped GEMM kernel; it owns the per-group device
-// arrays (problem shapes, pointers, strides) and the workspace of the problem it was prepared for.
+// torch binding. One Runner instantiates one CUTLASS SM90 grouped (or ptr-array) GEMM kernel; it owns the
+// per-group device arrays (problem shapes, pointers, strides) and the workspace of the problem it was prepared for.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -30,6 +30,16 @@ struct KernelInfo {
   int d_col_major;             // 1: D is column-major (the swap-AB view)
   int tile_m, tile_n, tile_k;
   int cluster_m, cluster_n;
+  int grouped;                 // 1: GemmUniversalMode::kGrouped (per-group shapes), 0: kArray (one shape, L groups)
+  int gdc_compiled;            // 1: built with CUTLASS_ENABLE_GDC_FOR_SM90 (griddepcontrol in the kernel body)
+  int cutlass_version;         // CUTLASS_MAJOR * 10000 + CUTLASS_MINOR * 100 + CUTLASS_PATCH of the headers used
+};
+
+// Launch options that change no type (and so no shared memory): the persistent tile scheduler's raster order
+// and swizzle (Arguments::scheduler), fixed at prepare(); programmatic dependent launch is chosen per run().
+struct SchedulerOptions {
+  int raster_order = -1;  // -1: the scheduler's own default; 0 Heuristic, 1 AlongM, 2 AlongN (RasterOrderOptions)
+  int max_swizzle = 1;    // Arguments::scheduler.max_swizzle_size
 };
 
 // What the driver says about the instantiated kernel on this device.
@@ -49,10 +59,14 @@ class Runner {
   virtual ~Runner() = default;
   virtual KernelInfo info() const = 0;
   // Build the per-group arrays and initialize the kernel for these groups. sm_count is what the
-  // persistent scheduler is told (hw_info.sm_count; max_active_clusters is left 0). "" on success.
-  virtual std::string prepare(const std::vector<Group>& groups, int sm_count, cudaStream_t stream) = 0;
-  // Launch once on the stream. "" on success, else the CUTLASS status / CUDA error.
-  virtual std::string run(cudaStream_t stream) = 0;
+  // persistent scheduler is told (hw_info.sm_count; max_active_clusters is left 0). A ptr-array kernel needs
+  // every group to have the same (m, n, k). "" on success.
+  virtual std::string prepare(const std::vector<Group>& groups, int sm_count, const SchedulerOptions& options,
+                              cudaStream_t stream) = 0;
+  // Launch once on the stream; pdl: with cudaLaunchAttributeProgrammaticStreamSerialization (the kernel may
+  // start before the previous one in the stream ends; it waits in griddepcontrol.wait before touching global
+  // memory). "" on success, else the CUTLASS status / CUDA error.
+  virtual std::string run(cudaStream_t stream, bool pdl) = 0;
   // Grid the adapter launches for the prepared problem (x * y * z CTAs).
   virtual long grid_ctas() const = 0;
   // Shared-memory carve-out preference of the kernel function, in percent (-1 = the driver default).

@@ -81,7 +81,8 @@ def dtype_of(cfg: KernelConfig) -> str:
 
 
 def short_name(cfg: KernelConfig) -> str:
-    """``f8_sw_co_128x16x128_s5`` style names (the H100 anchor's): dtype, swap-AB, schedule, tile, stages, cluster."""
+    """``f8_sw_co_128x16x128_s5`` style names (the H100 anchor's): dtype, swap-AB, schedule, tile, stages, cluster,
+    then ``nosmem`` for the no-smem epilogue and ``pa`` for ptr-array mode."""
     parts = [DTYPE_PREFIX.get(cfg.a.value, cfg.a.value)]
     if is_swap_ab(cfg):
         parts.append("sw")
@@ -94,6 +95,8 @@ def short_name(cfg: KernelConfig) -> str:
         parts.append(f"c{cfg.cluster[0]}x{cfg.cluster[1]}")
     if cfg.epilogue_schedule.no_smem:
         parts.append("nosmem")
+    if cfg.mode.value == "ptr_array":
+        parts.append("pa")
     return "_".join(parts)
 
 
@@ -170,7 +173,8 @@ def dedupe(configs: Iterable[KernelConfig]) -> list:
 
 def check_buildable(cfg: KernelConfig) -> None:
     """Raise :class:`ConfigError` unless the grouped-GEMM extension can build ``cfg``: SM90, dense, A and B both
-    e4m3 or both bf16, C void, D bf16, linear combination, grouped mode."""
+    e4m3 or both bf16, C void, D bf16, linear combination, grouped or ptr-array mode (a ptr-array kernel runs only
+    problems whose groups all have one shape)."""
     if cfg.arch.value != "sm90":
         raise ConfigError("arch", cfg.arch.value, "sm90", "the GPU benchmark builds SM90 kernels (H100/H200)")
     if cfg.kind.value != "dense":
@@ -180,8 +184,8 @@ def check_buildable(cfg: KernelConfig) -> None:
         raise ConfigError("c", cfg.c.value, "null (void)", "the MoE composition has no source C")
     if cfg.d.value != "bf16":
         raise ConfigError("d", cfg.d.value, "bf16")
-    if cfg.mode.value != "grouped":
-        raise ConfigError("mode", cfg.mode.value, "grouped")
+    if cfg.mode.value not in ("grouped", "ptr_array"):
+        raise ConfigError("mode", cfg.mode.value, ("grouped", "ptr_array"))
     if cfg.fusion.op.value != "LinearCombination":
         raise ConfigError("fusion", cfg.fusion.describe(), "LinearCombination")
 

@@ -56,6 +56,21 @@ def device_facts() -> dict:
     return facts
 
 
+def sm90_device() -> tuple:
+    """(device facts, None) on an SM90 GPU (H100/H200, what the benchmarks' sm_90a kernels need), else (None, the
+    one-line reason). torch is imported here."""
+    try:
+        import torch
+    except ImportError:
+        return None, "this benchmark needs torch with CUDA (it runs on the GPU machine)"
+    if not torch.cuda.is_available():
+        return None, "no CUDA device: this benchmark needs an H100 or H200"
+    dev = device_facts()
+    if dev["cc"] != "9.0":
+        return None, f"{dev['name']} is sm_{dev['cc'].replace('.', '')}; the kernels are built for sm_90a (H100/H200)"
+    return dev, None
+
+
 class Timer:
     """Cold-L2 event timing (see the module docstring)."""
 
@@ -229,6 +244,6 @@ def finite(x: Optional[float]) -> bool:
     return x is not None and math.isfinite(x)
 
 
-__all__ = ["TORCH_DTYPES", "REL_ERR_BOUND", "FLUSH_BYTES", "torch_dtype", "device_facts", "Timer", "random_weights",
+__all__ = ["TORCH_DTYPES", "REL_ERR_BOUND", "FLUSH_BYTES", "torch_dtype", "device_facts", "sm90_device", "Timer", "random_weights",
            "random_activations", "reference", "compare", "checked_run", "copy_bandwidth", "matmul_rate",
            "torch_grouped", "finite"]

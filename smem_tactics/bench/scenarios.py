@@ -81,9 +81,21 @@ MODELS = {key: bench_model(key) for key in BENCH_MODELS}
 
 
 def model(key: str) -> MoeModel:
-    if key not in MODELS:
-        raise ScenarioError(f"model: {key!r} is not known; allowed: {', '.join(MODELS)}")
-    return MODELS[key]
+    """A benchmark model: one of :data:`MODELS` (the committed runs'), or any gated model of ``data/moe.json`` by
+    its key (held-out shapes such as llama-4-scout or deepseek-v3)."""
+    if key in MODELS:
+        return MODELS[key]
+    from ..errors import ConfigError
+    from ..problems import model_names, model_shape
+
+    try:
+        shape = model_shape(key) if isinstance(key, str) and key.strip() == key else None
+    except ConfigError:
+        shape = None
+    if shape is None or shape.key != key or not shape.gated:
+        raise ScenarioError(f"model: {key!r} is not known; allowed: {', '.join(dict.fromkeys((*MODELS, *model_names())))}")
+    return MoeModel(shape.key, experts=shape.experts, topk=shape.top_k, hidden=shape.hidden,
+                    intermediate=shape.intermediate)
 
 
 def route(tokens: int, experts: int, topk: int, seed: int = SEED, tag: str = "") -> list:

@@ -166,3 +166,14 @@ def table(rows, headers, align=None) -> str:
     lines = [fmt(headers), fmt(["-" * w for w in widths])]
     lines += [fmt(r) for r in rows]
     return "\n".join(lines)
+
+
+def swizzle_arg(text: str) -> int:
+    """argparse ``type=`` for ``--swizzle``: a max swizzle size the tile schedulers distinguish."""
+    import argparse
+
+    from ..launch import SWIZZLES
+
+    if text.strip() not in tuple(str(v) for v in SWIZZLES):
+        raise argparse.ArgumentTypeError(f"{text!r} is not accepted; allowed: {', '.join(map(str, SWIZZLES))}")
+    return int(text)

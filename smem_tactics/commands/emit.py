@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ..contract import require_out_dir, str_arg, write_text
 from ..errors import ConfigError
+from ..launch import RasterOrder
+from ._common import swizzle_arg
 
 
 def register(sub) -> None:
@@ -21,6 +23,11 @@ def register(sub) -> None:
     p.add_argument("--out", default="out/emitted", type=str_arg("a folder path"), help="folder for the .cu files (default out/emitted)")
     p.add_argument("--trtllm", metavar="FILE", type=str_arg("a file path"), help="also write the TensorRT-LLM patch-ready file here (SM12x)")
     p.add_argument("--cutlass", metavar="VERSION", type=str_arg("a CUTLASS release"), help="the CUTLASS release you build against (checked)")
+    p.add_argument("--pdl", action="store_true", help="launch every unit with programmatic dependent launch (defines "
+                                                     "CUTLASS's grid-dependency-control switch; CUTLASS >= 4.3.0)")
+    p.add_argument("--raster", choices=tuple(r.value for r in RasterOrder), default="default",
+                   help="the tile scheduler's raster order each unit sets (default: the scheduler's own)")
+    p.add_argument("--swizzle", type=swizzle_arg, help="the tile scheduler's max swizzle size: 1, 2, 4 or 8")
     p.set_defaults(func=run)
 
 
@@ -62,6 +69,15 @@ def run(args) -> int:
     from ..emit.trtllm import trtllm_patch, trtllm_twin
 
     cands, source = _table_candidates(args)
+    if args.pdl or args.raster != "default" or args.swizzle is not None:
+        import dataclasses
+
+        from ..launch import LaunchOptions
+
+        opts = LaunchOptions.create(bool(args.pdl), args.raster, args.swizzle)
+        for c in cands:
+            opts.check(c.config)
+        cands = [dataclasses.replace(c, launch=opts) for c in cands]
     require_out_dir("--out", args.out)
     paths = write_units(cands, args.out, generator=f"smem-tactics emit, {source}")
     print(f"{len(paths)} translation units ({source}) in {args.out}/")

@@ -7,7 +7,8 @@ import json
 
 from ..contract import MAX_LIMIT_BYTES, MAX_ROWS, csv_values, int_arg, require_together, str_arg
 from ..errors import ConfigError
-from ._common import table as fmt
+from ..launch import PDL_CHOICES, RasterOrder
+from ._common import swizzle_arg, table as fmt
 
 #: Largest tile extent (M, N) or tile-K byte count a narrowing list may name.
 MAX_TILE_EXTENT = 1024
@@ -27,6 +28,16 @@ def register(sub) -> None:
     p.add_argument("--tiles-m", type=str_arg("a comma list"), help="comma list of tile M values")
     p.add_argument("--tiles-n", type=str_arg("a comma list"), help="comma list of tile N values")
     p.add_argument("--tile-k-bytes", type=str_arg("a comma list"), help="comma list of tile K values in bytes")
+    p.add_argument("--modes", type=str_arg("a comma list"), help="comma list: grouped (default), ptr_array (one "
+                                                                      "problem shape for every group)")
+    p.add_argument("--stage-counts", type=str_arg("a comma list"),
+                   help="comma list of explicit stage counts to add below each config's maximum (fewer stages for "
+                        "short K), e.g. 2,3")
+    p.add_argument("--pdl", choices=tuple(PDL_CHOICES), default="no",
+                   help="programmatic dependent launch: no (default), yes, or both (each config twice)")
+    p.add_argument("--raster", choices=tuple(r.value for r in RasterOrder), default="default",
+                   help="the tile scheduler's raster order (default: the scheduler's own)")
+    p.add_argument("--swizzle", type=swizzle_arg, help="the tile scheduler's max swizzle size: 1, 2, 4 or 8")
     p.add_argument("--show-rejected", action="store_true", help="also list the dropped points and why")
     g = p.add_argument_group("rank for a problem (optional)")
     g.add_argument("--gpu", type=str_arg("a GPU name"), help="rank on this GPU (gb10, rtx-5090, h100, ...)")
@@ -42,7 +53,9 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..config import Arch
     from ..devices import arch_limit
+    from ..launch import launch_variants
     from ..synthesis import explore
+    from ..synthesis.candidates import MAX_STAGE_COUNT
 
     arch = Arch.parse(args.arch)
     limit = args.limit if args.limit is not None else arch_limit(arch.value).smem_per_block_optin
@@ -64,7 +77,11 @@ def run(args) -> int:
                               epilogues=csv_values("--epilogues", args.epilogues),
                               tiles_m=csv_values("--tiles-m", args.tiles_m, int, 1, MAX_TILE_EXTENT),
                               tiles_n=csv_values("--tiles-n", args.tiles_n, int, 1, MAX_TILE_EXTENT),
-                              tile_k_bytes=csv_values("--tile-k-bytes", args.tile_k_bytes, int, 1, MAX_TILE_EXTENT))
+                              tile_k_bytes=csv_values("--tile-k-bytes", args.tile_k_bytes, int, 1, MAX_TILE_EXTENT),
+                              modes=csv_values("--modes", args.modes),
+                              stage_counts=csv_values("--stage-counts", args.stage_counts, int, 2,
+                                                      MAX_STAGE_COUNT) or (),
+                              launch=launch_variants(args.pdl, args.raster, args.swizzle))
     if not cands:
         from ..synthesis import smallest_footprint
 

@@ -4,6 +4,11 @@ The unit holds the same type composition the oracle measures (:func:`cpp_binding
 ``static_assert``s that CUTLASS's ``sizeof(GemmKernel::SharedStorage)`` and stage count equal the model's (so
 a disagreement is a compile error, never a launch failure), and a ``run`` / ``workspace_size`` pair whose
 ``Gemm::run`` instantiates the kernel, so a device compile emits real SASS for every ``-gencode`` target.
+
+The candidate's launch options (:mod:`smem_tactics.launch`) go in too: ``configure(args)`` sets the tile
+scheduler's raster order and swizzle, and with PDL the unit defines CUTLASS's grid-dependency-control switch before
+any CUTLASS header and ``run`` launches with ``launch_with_pdl``. None of this changes the ``SharedStorage`` the
+static_asserts pin (the same numbers appear with and without).
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ def translation_unit(candidate: Candidate, generator: str = "") -> str:
     family = cfg.arch.family.value
     targets = " ".join(f"-gencode arch=compute_{t},code=sm_{t}" for t in GENCODES[family])
     parts = ", ".join(f"{k} {v}" for k, v in fp.parts.items())
+    launch = candidate.launch
+    launch.check(cfg)
+    gdc = launch.gdc_define(cfg)
     swap = ("swap-AB: A = the expert weights (N x K, K-major), B = the routed activations (M_e x K, K-major), "
             "D = N x M_e column-major (the same memory as the M_e x N row-major output)"
             if candidate.swap_ab else
@@ -70,7 +78,18 @@ def translation_unit(candidate: Candidate, generator: str = "") -> str:
         f"//   breakdown: {parts}",
         f"// Build: nvcc {' '.join(NVCC_FLAGS)} {targets} -I<cutlass>/include -c <this file>",
     ]
-    body = [f'#include "{h}"' for h in INCLUDES]
+    if not launch.is_default:
+        header.append(f"//   launch: {launch_text(candidate)}")
+    body = []
+    if gdc:
+        body += ["// Programmatic dependent launch: the kernel body needs griddepcontrol.wait / launch_dependents. "
+                 f"Every unit of one binary",
+                 f"// that instantiates this kernel type must agree on {gdc}; without PDL the instructions are "
+                 f"no-ops, so build them all with it.",
+                 f"#ifndef {gdc}", f"#define {gdc} 1", "#endif"]
+    body += [f'#include "{h}"' for h in INCLUDES]
+    if launch.raster_order.cpp is not None:
+        body.append('#include "cutlass/gemm/kernel/tile_scheduler_detail.hpp"')
     body += ['#include "cutlass/gemm/device/gemm_universal_adapter.h"', "", "namespace smem_tactics_emitted {",
              f"namespace {ns} {{", "", compose(cfg), "",
              "using Gemm = cutlass::gemm::device::GemmUniversalAdapter<GemmKernel>;", "",
@@ -84,6 +103,11 @@ def translation_unit(candidate: Candidate, generator: str = "") -> str:
              f"constexpr int kStages = {fp.stages};", "",
              "size_t workspace_size(typename Gemm::Arguments const& args) { return Gemm::get_workspace_size(args); }",
              "",
+             f"constexpr bool kLaunchWithPdl = {'true' if launch.pdl else 'false'};", "",
+             "// The tile scheduler's launch options this config was chosen with (none: CUTLASS's defaults).",
+             "void configure(typename Gemm::Arguments& args) {"]
+    body += ["  " + line for line in launch.scheduler_lines("args")] or ["  (void)args;"]
+    body += ["}", "",
              "// can_implement, initialize, launch: the launch instantiates the kernel for every -gencode target.",
              "cutlass::Status run(typename Gemm::Arguments const& args, void* workspace, cudaStream_t stream) {",
              "  Gemm gemm;",
@@ -91,10 +115,26 @@ def translation_unit(candidate: Candidate, generator: str = "") -> str:
              "  if (status != cutlass::Status::kSuccess) return status;",
              "  status = gemm.initialize(args, workspace, stream);",
              "  if (status != cutlass::Status::kSuccess) return status;",
-             "  return gemm.run(stream);",
+             "  return gemm.run(stream, /*cuda_adapter=*/nullptr, /*launch_with_pdl=*/kLaunchWithPdl);"
+             if launch.pdl else "  return gemm.run(stream);",
              "}", "",
              f"}}  // namespace {ns}", "}  // namespace smem_tactics_emitted", ""]
     return "\n".join(header + [""] + body)
+
+
+def launch_text(candidate: Candidate) -> str:
+    """One line on how the unit launches: PDL (and whether the kernel triggers its dependents early), raster, swizzle."""
+    o, cfg = candidate.launch, candidate.config
+    parts = []
+    if o.pdl:
+        parts.append("programmatic dependent launch (" + (
+            "waits in griddepcontrol.wait, lets the next grid start when it has no tile left"
+            if o.early_trigger(cfg) else "waits in griddepcontrol.wait; no early trigger in this CUTLASS release") + ")")
+    if o.raster_order.value != "default":
+        parts.append(f"raster order {o.raster_order.value}")
+    if o.max_swizzle is not None:
+        parts.append(f"max swizzle {o.max_swizzle}")
+    return "; ".join(parts) or "CUTLASS's defaults"
 
 
 def write_units(candidates: Iterable[Candidate], out_dir, generator: str = "") -> list:
@@ -116,5 +156,5 @@ def compile_command(path, include_flags: Sequence[str], arch_family: str, nvcc: 
     return [nvcc, *NVCC_FLAGS, *gencode_flags(arch_family, targets), *include_flags, "-c", str(path), "-o", out]
 
 
-__all__ = ["GENCODES", "NVCC_FLAGS", "namespace_of", "gencode_flags", "translation_unit", "write_units",
+__all__ = ["GENCODES", "NVCC_FLAGS", "namespace_of", "gencode_flags", "translation_unit", "launch_text", "write_units",
            "compile_command"]

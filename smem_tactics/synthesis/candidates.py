@@ -7,7 +7,10 @@ For every point of :func:`~smem_tactics.synthesis.space.raw_configs` the synthes
 2. finds the largest ``StageCount<S>`` whose exact ``sizeof(GemmKernel::SharedStorage)`` is at most the target
    limit (:func:`smem_tactics.verdict.max_fitting_stages`; the footprint grows strictly with S, so S + 1 does not
    fit), and drops the point if not even 2 stages fit;
-3. pins ``StageCount<S>`` in the config, so the emitted kernel never depends on CUTLASS's automatic carve-out.
+3. pins ``StageCount<S>`` in the config, so the emitted kernel never depends on CUTLASS's automatic carve-out;
+4. on request, adds the same point at explicit stage counts below S (``stage_counts``: fewer stages for short K,
+   each with its own exact footprint) and once per launch option (``launch``: PDL, raster order, swizzle;
+   :mod:`smem_tactics.launch`, which changes no byte of shared memory).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any, Optional, Sequence
 from ..config import Arch, KernelConfig
 from ..errors import ConfigError, UnsupportedConfigError
 from ..footprint import Footprint, footprint
+from ..launch import PDL_WAIT, LaunchOptions
 from ..layout.resolve import resolve_schedules
 from ..legality import violations
 from ..verdict import max_fitting_stages
@@ -40,10 +44,11 @@ class Candidate:
     limit_bytes: int  # the limit S was maximised under
     ctas_per_sm: int  # resident CTAs the limit was derived for (1, or 2 for a 2-CTA variant)
     footprint: Footprint
+    launch: LaunchOptions = LaunchOptions()  # how it is launched (no byte of shared memory depends on it)
 
     @property
     def name(self) -> str:
-        return self.config.name() + ("_swapab" if self.swap_ab else "")
+        return self.config.name() + ("_swapab" if self.swap_ab else "") + self.launch.suffix()
 
     @property
     def stages(self) -> int:
@@ -71,13 +76,15 @@ class Candidate:
         sched = {"cooperative": "co", "pingpong": "pp"}.get(self.schedule, self.schedule)
         c = "" if self.config.cluster == (1, 1, 1) else " c" + "x".join(map(str, self.config.cluster[:2]))
         epi = {"c_eq_d": " C=D", "no_smem": " no-smem epi"}.get(self.epilogue, "")
-        return f"{sched} {m}x{n}x{k} s{self.stages}{' swapAB' if self.swap_ab else ''}{c}{epi}"
+        mode = " ptr-array" if self.config.mode.value == "ptr_array" else ""
+        launch = self.launch.suffix().replace("_", " ")
+        return f"{sched} {m}x{n}x{k} s{self.stages}{' swapAB' if self.swap_ab else ''}{c}{epi}{mode}{launch}"
 
     def to_dict(self) -> dict:
         return {"name": self.name, "config": self.config.to_dict(), "swap_ab": self.swap_ab, "dtype": self.dtype,
                 "epilogue": self.epilogue, "schedule": self.schedule, "limit_bytes": self.limit_bytes,
                 "ctas_per_sm": self.ctas_per_sm, "total_bytes": self.total_bytes, "stages": self.stages,
-                "breakdown": self.parts}
+                "breakdown": self.parts, "launch": self.launch.to_dict()}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Candidate":
@@ -88,8 +95,10 @@ class Candidate:
             raise ConfigError("candidate", data.get("name"), "a candidate whose recorded footprint the installed model "
                               "reproduces", f"recorded {data['total_bytes']} B / {data['stages']} stages, the model "
                               f"now says {fp.total_bytes} B / {fp.stages} stages")
+        launch = LaunchOptions.from_dict(data["launch"]) if data.get("launch") is not None else LaunchOptions()
+        launch.check(cfg)
         return cls(cfg, bool(data["swap_ab"]), data["dtype"], data["epilogue"], data["schedule"],
-                   int(data["limit_bytes"]), int(data.get("ctas_per_sm", 1)), fp)
+                   int(data["limit_bytes"]), int(data.get("ctas_per_sm", 1)), fp, launch)
 
 
 @dataclass(frozen=True)
@@ -141,10 +150,13 @@ def explore(arch: Any, dtype: str, limit_bytes: int, cutlass: Any = None, proble
             epilogues: Optional[Sequence[str]] = None, tiles_m: Optional[Sequence[int]] = None,
             tiles_n: Optional[Sequence[int]] = None, tile_k_bytes: Optional[Sequence[int]] = None,
             clusters: Optional[Sequence[Sequence[int]]] = None, smem_per_sm: Optional[int] = None,
-            ctas_per_sm: Sequence[int] = (1,)) -> tuple:
+            ctas_per_sm: Sequence[int] = (1,), modes: Optional[Sequence[str]] = None,
+            stage_counts: Sequence[int] = (), launch: Optional[Sequence[LaunchOptions]] = None) -> tuple:
     """(candidates, rejections): :func:`synthesize`, plus every dropped point with its reason."""
     from . import default_cutlass
 
+    extra_stages = _stage_counts(stage_counts)
+    launches = _launches(launch)
     arch_v = _parse_arch(arch)
     if isinstance(limit_bytes, bool) or not isinstance(limit_bytes, int) or limit_bytes <= 0:
         raise ConfigError("limit_bytes", limit_bytes, "a positive number of bytes, e.g. 101376")
@@ -153,6 +165,11 @@ def explore(arch: Any, dtype: str, limit_bytes: int, cutlass: Any = None, proble
     except Exception as e:  # VersionError names the modelled range
         raise ConfigError("cutlass", cutlass, "a modelled CUTLASS version such as 4.2.0 or 4.5.0", str(e)) from None
     check_recipe_version(dtype_recipe(dtype, arch_v), arch_v, version)  # a clear error before enumerating
+    for opts in launches:  # a launch no config of this release can take is a bad request, not a rejection
+        if opts.pdl and version < PDL_WAIT.since[arch_v.family.value]:
+            raise ConfigError("launch.pdl", True, f"CUTLASS {PDL_WAIT.since[arch_v.family.value]} or newer for "
+                              f"{arch_v.family.value}", f"CUTLASS {version}'s array kernels issue no "
+                              f"griddepcontrol.wait, so a programmatic dependent launch would be unsafe")
     for c in ctas_per_sm:
         if c not in (1, 2):
             raise ConfigError("ctas_per_sm", c, "1 or 2")
@@ -166,7 +183,8 @@ def explore(arch: Any, dtype: str, limit_bytes: int, cutlass: Any = None, proble
     rejections: list = []
     seen: set = set()
     for raw in raw_configs(arch_v, dtype, version, swap_ab=swap_ab, schedules=schedules, epilogues=epilogues,
-                           tiles_m=tiles_m, tiles_n=tiles_n, tile_k_bytes=tile_k_bytes, clusters=clusters):
+                           tiles_m=tiles_m, tiles_n=tiles_n, tile_k_bytes=tile_k_bytes, clusters=clusters,
+                           modes=modes):
         if problem is not None and not _useful_for(raw, problem):
             rejections.append(Rejection(raw.config.name(), raw.swap_ab, "pads the problem: tile K exceeds the "
                                         "problem's K, or the weight-side tile is over twice the problem's N"))
@@ -177,13 +195,57 @@ def explore(arch: Any, dtype: str, limit_bytes: int, cutlass: Any = None, proble
                 if ctas == 1:
                     rejections.append(Rejection(raw.config.name(), raw.swap_ab, why))
                 continue
-            key = (pinned, raw.swap_ab)
-            if key in seen:
-                continue
-            seen.add(key)
-            candidates.append(Candidate(pinned, raw.swap_ab, dtype_recipe(dtype, arch_v).name, raw.epilogue,
-                                        raw.schedule, target, ctas, footprint(pinned)))
+            top = pinned.stages
+            for stages in [top] + [x for x in extra_stages if x < top]:
+                cfg = pinned if stages == top else pinned.with_stages(stages)
+                for opts in launches:
+                    key = (cfg, raw.swap_ab, opts)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    try:
+                        opts.check(cfg)
+                    except ConfigError as e:
+                        if ctas == 1:
+                            rejections.append(Rejection(cfg.name() + opts.suffix(), raw.swap_ab, str(e)))
+                        continue
+                    candidates.append(Candidate(cfg, raw.swap_ab, dtype_recipe(dtype, arch_v).name, raw.epilogue,
+                                                raw.schedule, target, ctas, footprint(cfg), opts))
     return candidates, rejections
+
+
+#: The most pipeline stages ``stage_counts`` may name (SM90 kernels are capped by shared memory well below).
+MAX_STAGE_COUNT = 64
+
+
+def _stage_counts(values: Any) -> tuple:
+    """Explicit stage counts to add below each candidate's maximum (fewer stages for short K)."""
+    if values is None:
+        return ()
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ConfigError("stage_counts", values, f"a list of integers 2..{MAX_STAGE_COUNT}")
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int) or not 2 <= v <= MAX_STAGE_COUNT:
+            raise ConfigError("stage_counts", v, f"integers 2..{MAX_STAGE_COUNT} (CUTLASS needs >= 2 stages)")
+        out.append(v)
+    return tuple(sorted(set(out), reverse=True))
+
+
+def _launches(values: Any) -> tuple:
+    if values is None:
+        return (LaunchOptions(),)
+    if isinstance(values, LaunchOptions) or isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ConfigError("launch", values, "a list of smem_tactics.launch.LaunchOptions")
+    out = []
+    for v in values:
+        if not isinstance(v, LaunchOptions):
+            raise ConfigError("launch", v, "smem_tactics.launch.LaunchOptions")
+        if v not in out:
+            out.append(v)
+    if not out:
+        raise ConfigError("launch", [], "at least one LaunchOptions (LaunchOptions() is CUTLASS's own launch)")
+    return tuple(out)
 
 
 def _useful_for(raw: RawConfig, problem) -> bool:
@@ -210,7 +272,7 @@ def smallest_footprint(arch: Any, dtype: str, cutlass: Any = None, **narrow: Any
 
     arch_v = _parse_arch(arch)
     version = CutlassVersion.parse(cutlass) if cutlass is not None else default_cutlass(arch_v)
-    narrow = {k: v for k, v in narrow.items() if k not in ("smem_per_sm", "ctas_per_sm")}
+    narrow = {k: v for k, v in narrow.items() if k not in ("smem_per_sm", "ctas_per_sm", "stage_counts", "launch")}
     best = None
     for raw in raw_configs(arch_v, dtype, version, **narrow):
         if violations(raw.config):
@@ -224,4 +286,4 @@ def smallest_footprint(arch: Any, dtype: str, cutlass: Any = None, **narrow: Any
 
 
 __all__ = ["Candidate", "Rejection", "explore", "synthesize", "smallest_footprint", "accumulators_per_thread",
-           "RESERVED_SMEM_PER_BLOCK"]
+           "RESERVED_SMEM_PER_BLOCK", "MAX_STAGE_COUNT"]

@@ -157,12 +157,23 @@ def k_elements(k_bytes: int, a_bits: int, b_bits: int) -> Optional[int]:
     return k_bytes * 8 // widest
 
 
+#: The mode synthesis uses unless told otherwise: a grouped GEMM runs any MoE routing; a ptr-array GEMM only
+#: problems whose groups all have one shape (at decode batch 1 every active expert has one row).
+DEFAULT_MODES = ("grouped",)
+
+
 def raw_configs(arch: Arch, dtype: str, cutlass: CutlassVersion, *, swap_ab=(False, True), schedules=None,
-                epilogues=None, tiles_m=None, tiles_n=None, tile_k_bytes=None, clusters=None) -> Iterator[RawConfig]:
-    """Every search-space point for ``arch`` and ``dtype`` (optionally narrowed by the keyword lists)."""
+                epilogues=None, tiles_m=None, tiles_n=None, tile_k_bytes=None, clusters=None,
+                modes=None) -> Iterator[RawConfig]:
+    """Every search-space point for ``arch`` and ``dtype`` (optionally narrowed by the keyword lists; ``modes``
+    defaults to :data:`DEFAULT_MODES`, the arch's ``modes`` list says what may be asked for)."""
     from ..config import DType
 
     space = _arch_space(arch)
+    modes = tuple(modes or DEFAULT_MODES)
+    for m in modes:
+        if m not in space.get("modes", DEFAULT_MODES):
+            raise ConfigError("mode", m, space.get("modes", DEFAULT_MODES), space.get("modes_why", ""))
     recipe = dtype_recipe(dtype, arch)
     check_recipe_version(recipe, arch, cutlass)
     schedules = tuple(schedules or space["schedules"])
@@ -176,8 +187,8 @@ def raw_configs(arch: Arch, dtype: str, cutlass: CutlassVersion, *, swap_ab=(Fal
     grid = itertools.product(
         tuple(tiles_m or space["tile_m"]), tuple(tiles_n or space["tile_n"]),
         tuple(tile_k_bytes or space["tile_k_bytes"]), schedules,
-        tuple(tuple(c) for c in (clusters or space["clusters"])), epilogues, tuple(swap_ab))
-    for tm, tn, kb, sched, cluster, epi, swap in grid:
+        tuple(tuple(c) for c in (clusters or space["clusters"])), epilogues, tuple(swap_ab), modes)
+    for tm, tn, kb, sched, cluster, epi, swap, mode in grid:
         a, b = recipe.operands(swap)
         k_el = k_elements(kb, DType.parse(a, "a").bits, DType.parse(b, "b").bits)
         if k_el is None:
@@ -187,8 +198,10 @@ def raw_configs(arch: Arch, dtype: str, cutlass: CutlassVersion, *, swap_ab=(Fal
             arch.value, a, b, c=c, d=recipe.d, tile=(tm, tn, k_el), kind=recipe.kind,
             layout_cd="col" if swap else "row", cluster=cluster,
             kernel_schedule=_kernel_schedule(arch, recipe.kind, a, sched).value,
-            epilogue_schedule=epi_sched, stages=2, scale_granularity=recipe.granularity(swap), cutlass=str(cutlass))
+            epilogue_schedule=epi_sched, stages=2, scale_granularity=recipe.granularity(swap), cutlass=str(cutlass),
+            mode=mode)
         yield RawConfig(cfg, swap, epi, sched, kb)
 
 
-__all__ = ["DtypeRecipe", "RawConfig", "dtype_recipe", "check_recipe_version", "dtype_names", "raw_configs", "space_table", "k_elements"]
+__all__ = ["DtypeRecipe", "RawConfig", "DEFAULT_MODES", "dtype_recipe", "check_recipe_version", "dtype_names",
+           "raw_configs", "space_table", "k_elements"]
