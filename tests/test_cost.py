@@ -89,7 +89,7 @@ def test_parameters_live_in_data_with_sources():
     data = json.loads(resources.files("smem_tactics").joinpath("data/cost_model.json").read_text())
     for section in [data["global"]] + list(data["arch"].values()):
         for name, entry in section.items():
-            assert entry["status"] in ("datasheet", "measured", "calibrated", "assumed"), name
+            assert entry["status"] in ("datasheet", "measured", "calibrated", "assumed", "fitted"), name
             assert entry["source"], name
     p = cost_parameters("sm120", {"dram_efficiency": 0.5})
     assert p.dram_efficiency == 0.5
