@@ -157,7 +157,12 @@ def test_shipped_facts_are_exact_records_of_shipped_candidates():
     instructions in its SASS."""
     files = cf.shipped_facts()
     assert [f.path for f in files] == ["sm120_cutlass-4.5.0_nvcc-13.0.json"]
+    from smem_tactics.synthesis import synthesize
+
     cands = {c.name: c for c in table_candidates()[0]}
+    for arch in ("sm120", "sm121"):  # a kernel the v3 tables no longer keep is still a synthesized candidate
+        for dtype in ("nvfp4", "mxfp8xmxfp4"):
+            cands.update({c.name: c for c in synthesize(arch, dtype, 101376, cutlass="4.5.0")})
     records = files[0].records
     assert len(records) >= 3
     for r in records:
@@ -421,7 +426,7 @@ def test_dry_run_lists_every_candidate_of_the_shipped_tables(capsys, tmp_path):
     assert main(["compile-facts", "--dry-run", "--nvcc", tools["nvcc"], "--out", str(tmp_path / "f.json")]) == 0
     listed = capsys.readouterr().out.split()
     names = {c.name for c in table_candidates()[0]}
-    assert len(names) >= 100 and set(listed[0::2]) == names and set(listed[1::2]) == {"sm_120a"}
+    assert len(names) >= 80 and set(listed[0::2]) == names and set(listed[1::2]) == {"sm_120a"}
 
 
 # ---------------------------------------------------------------------------------------------------- display
