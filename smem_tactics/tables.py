@@ -374,8 +374,13 @@ def _fmt_us(x: float) -> str:
     return f"{x:,.1f}" if x < 1e4 else f"{x:,.0f}"
 
 
-def _grounding_text(grounding: Optional[dict]) -> str:
+def _grounding_text(meta: dict) -> str:
+    grounding = meta.get("grounding")
     if not grounding:
+        if str(meta.get("arch", "")).startswith("sm12"):
+            return (f"ranked by cost model v{meta.get('cost_model_version')}, before the SM12x fit: H100 parameters "
+                    f"carried over, contradicted by published SM12x measurements (docs/sm12x_validation.md); "
+                    f"predictions only")
         return "the cost model was fitted on measurements of this GPU's arch (docs/benchmarks.md)"
     src = ", ".join(grounding["sources"]) or "none of this GPU"
     return (f"predictions, not measurements; backed by published SM12x measurements ({src}); expected error "
@@ -399,7 +404,7 @@ def markdown(table: dict) -> str:
                  "; ".join(f"{n['config']}: {n['reason']}" if "config" in n else n["note"]
                            for n in meta.get("trtllm_1_2_baselines", []))
                  or "none"),
-             "* evidence: " + _grounding_text(meta.get("grounding")),
+             "* evidence: " + _grounding_text(meta),
              "* oracle: " + (f"{oracle['matched']}/{oracle['candidates']} candidates' SharedStorage and stages "
                              f"reproduced by compiling against CUTLASS {oracle['cutlass_tree']} ({oracle['compiler']})"
                              if oracle else "not run for this table")]
@@ -441,7 +446,7 @@ def text(table: dict, buckets: Optional[Sequence[str]] = None, gemms: Optional[S
     if oracle:
         head.append(f"oracle: {oracle['matched']}/{oracle['candidates']} footprints reproduced against CUTLASS "
                     f"{oracle['cutlass_tree']}")
-    head.append("evidence: " + _grounding_text(meta.get("grounding")))
+    head.append("evidence: " + _grounding_text(meta))
     facts = _facts_note(meta)
     if facts:
         head.append(facts)
