@@ -4,9 +4,10 @@ After the K loop the pipeline buffers are dead, and the accumulator's ``convert_
 store's blocked layout) and the prologue's index conversions reuse offset 0. Their scratch (Triton's swizzled
 conversion, ``getNumScratchElemsSwizzledCvt`` in ``lib/Analysis/Allocation.cpp``) depends on the accumulator
 layout (target, M, N, warps) and is not derived here: it is compiled. For every (target, BLOCK_SIZE_M,
-BLOCK_SIZE_N, num_warps) this compiles the config with the smallest loop the model's domain allows (num_stages 2,
-BLOCK_SIZE_K 32, one-byte FP8 operands where the target has FP8, else bf16) and records its ``metadata.shared``
-``E``. Every config of the domain has a loop at least that large, so its shared memory is
+BLOCK_SIZE_N, num_warps) and accumulator kind (mma.sync; wgmma on sm90 and tcgen05 on sm100 for M % 64 == 0)
+this compiles the config with the smallest loop the model's domain allows (num_stages 2, BLOCK_SIZE_K 32,
+one-byte operands: int8, which every target has, and FP8 for tcgen05, which does not take int8) and records its
+``metadata.shared`` ``E``. Every config of the domain has a loop at least that large, so its shared memory is
 ``max(loop buffers, E)`` -- exact whether ``E`` is the epilogue's scratch or the minimal loop itself.
 
 Usage (one Triton release per run; the release is read from the installed Triton):
@@ -29,10 +30,18 @@ sys.path.insert(0, str(ROOT))
 from smem_tactics.cli import run_reporting_errors  # noqa: E402
 from smem_tactics.progress import ProgressBar  # noqa: E402
 from smem_tactics.triton.config import TritonConfig  # noqa: E402
-from smem_tactics.triton.model import EPILOGUE_FILE, VERIFIED, epilogue_key  # noqa: E402
+from smem_tactics.triton.model import EPILOGUE_FILE, VERIFIED, epilogue_key, mma_kind  # noqa: E402
 
 BLOCKS = (16, 32, 64, 128, 256)
 WARPS = (4, 8)
+#: Accumulator kinds measured per target (others: mma.sync only; sm90 picks wgmma itself for M % 64 == 0).
+KINDS = {"sm90": ("mma.sync", "wgmma"), "sm100": ("mma.sync", "tcgen05")}
+
+
+def _measured_kind(target: str, kind: str, block_m: int) -> bool:
+    if target == "sm90":
+        return (kind == "wgmma") == (block_m % 64 == 0)
+    return kind != "tcgen05" or block_m % 64 == 0
 
 
 def main(argv=None) -> int:
@@ -52,15 +61,19 @@ def _run(args) -> int:
     table = json.loads(path.read_text()) if path.exists() else {}
     table.setdefault("_about", __doc__.split("\n\n")[1].replace("\n", " "))
     rel = table.setdefault(release, {})
-    jobs = list(itertools.product(targets, BLOCKS, BLOCKS, WARPS))
+    for target in targets:  # re-measured whole: the layout is target -> accumulator kind -> M x N _w warps
+        rel.pop(target, None)
+    jobs = [(target, kind, bm, bn, w) for target in targets for kind in KINDS.get(target, ("mma.sync",))
+            for bm, bn, w in itertools.product(BLOCKS, BLOCKS, WARPS) if _measured_kind(target, kind, bm)]
     bar = ProgressBar(len(jobs), f"Triton {release} epilogue")
     start = time.monotonic()
-    for target, bm, bn, w in jobs:
-        dtype = "bf16" if TritonConfig.create("bf16", target, release, block_m=16, block_n=16,
-                                              block_k=32).cc < 89 else "fp8_w8a8"
+    for target, kind, bm, bn, w in jobs:
+        # int8 (one-byte operands on every target) keeps mma.sync on sm100; fp8 takes tcgen05 there
+        dtype = "fp8_w8a8" if kind == "tcgen05" else "int8_w8a8"
         cfg = TritonConfig.create(dtype, target, release, block_m=bm, block_n=bn, block_k=32, group_m=1,
                                   num_warps=w, num_stages=2)
-        rel.setdefault(target, {})[epilogue_key(bm, bn, w)] = compile_shared(cfg)
+        assert mma_kind(cfg) == kind, (cfg, kind)
+        rel.setdefault(target, {}).setdefault(kind, {})[epilogue_key(bm, bn, w)] = compile_shared(cfg)
         bar.advance()
     table["_measured"] = table.get("_measured", {})
     table["_measured"][release] = f"{len(jobs)} compiles, {time.monotonic() - start:.0f} s, CPU, this script"

@@ -35,17 +35,20 @@ def add_arguments(p) -> None:
 
 def random_triton_configs(n: int, seed: int, release: str, targets, dtypes) -> list:
     """``n`` random configs of the model's domain (draws the model refuses are skipped; seeded)."""
-    from ..triton import TritonConfig, footprint
+    from ..triton import TritonConfig, Variant, footprint
+    from ..triton.config import GROUP_SIZES
 
     rnd = random.Random(seed)
     out, tries = [], 0
     while len(out) < n and tries < 50 * n:
         tries += 1
         pick = {k: rnd.choice(v) for k, v in SAMPLE_SPACE.items()}
-        cfg = TritonConfig.create(rnd.choice(dtypes), rnd.choice(targets), release, block_m=pick["BLOCK_SIZE_M"],
+        dtype = Variant(rnd.choice(dtypes))
+        quant = dict(group_size=rnd.choice(GROUP_SIZES), zero_points=rnd.random() < 0.5) if dtype.weight_only else {}
+        cfg = TritonConfig.create(dtype, rnd.choice(targets), release, block_m=pick["BLOCK_SIZE_M"],
                                   block_n=pick["BLOCK_SIZE_N"], block_k=pick["BLOCK_SIZE_K"],
                                   group_m=pick["GROUP_SIZE_M"], num_warps=pick["num_warps"],
-                                  num_stages=pick["num_stages"])
+                                  num_stages=pick["num_stages"], **quant)
         try:
             footprint(cfg)
         except SmemTacticsError:

@@ -54,15 +54,18 @@ MIN_COPY_BYTES = 4
 #: fp32 scale vectors of the block-scaled variant.
 SCALE_BYTES = 4
 
+_ALL_VARIANTS = tuple(Variant)
+_ALL_TARGETS = ("sm80", "sm86", "sm89", "sm90", "sm100", "sm120", "sm121")
 #: Variants and targets compiled against, per release (the rest is refused, not guessed).
 VERIFIED = {
-    "3.6.0": {"variants": (Variant.BF16, Variant.F16, Variant.FP8_W8A8, Variant.FP8_W8A8_CHANNEL,
-                           Variant.FP8_W8A8_BLOCK),
-              "targets": ("sm80", "sm86", "sm89", "sm90", "sm120", "sm121")},
-    "3.9.0": {"variants": (Variant.BF16, Variant.F16, Variant.FP8_W8A8, Variant.FP8_W8A8_CHANNEL,
-                           Variant.FP8_W8A8_BLOCK),
-              "targets": ("sm80", "sm86", "sm89", "sm90", "sm120", "sm121")},
+    "3.6.0": {"variants": _ALL_VARIANTS, "targets": _ALL_TARGETS},
+    "3.9.0": {"variants": _ALL_VARIANTS, "targets": _ALL_TARGETS},
 }
+
+#: Compute-type bytes of the weight-only kernel's dequantized B tile (bf16/f16 ``compute_type``).
+DEQUANT_BYTES = 2
+#: tcgen05 (sm100 ``tc_gen5_mma``) loops: the MMA-completion mbarriers, 8 bytes each, two of them.
+TCGEN05_BARRIER_BYTES = 16
 
 #: FP8 (e4m3) dots need sm89 or newer (Triton: "type fp8e4nv not supported in this architecture").
 FP8_MIN_CC = 89
@@ -89,9 +92,17 @@ class TritonFootprint:
 
 
 def mma_kind(cfg: TritonConfig) -> str:
-    """``wgmma`` (Hopper, M a multiple of 64) or ``mma.sync``."""
-    if cfg.cc == 90 and cfg.block_m % 64 == 0:
-        return "wgmma"
+    """``wgmma`` (sm90), ``tcgen05`` (sm100) or ``mma.sync``.
+
+    Hopper and Blackwell take their warpgroup/tensor-memory MMA when the tile's M is a multiple of 64 (one
+    warpgroup covers 64 rows; ``AccelerateMatmul.cpp``); Blackwell's ``tc_gen5_mma`` has no int8 x int8 here, so
+    ``int8_w8a8`` stays on mma.sync on sm100 (compiled: its loop keeps ``num_stages - 1`` buffers and no barrier).
+    """
+    if cfg.block_m % 64 == 0:
+        if cfg.cc == 90:
+            return "wgmma"
+        if cfg.cc == 100 and cfg.dtype is not Variant.INT8_W8A8:
+            return "tcgen05"
     return "mma.sync"
 
 
@@ -124,33 +135,66 @@ def _check_domain(cfg: TritonConfig) -> None:
                           "unaligned arguments are outside the compiled-against domain")
 
 
+def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
+    """The loop's operand buffers: (name, bytes) of A, B and, for the weight-only kernel, the dequantized B."""
+    threads = 32 * cfg.num_warps
+    # LowerLoops.cpp: stageDiff = num_stages - 1; +1 for an operand the MMA reads from shared memory itself
+    # (wgmma's and tcgen05's asynchronous reads: "Allocate additional buffer required by the wgmma pipelining")
+    direct = cfg.num_stages if mma != "mma.sync" else cfg.num_stages - 1
+    a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
+    if cfg.dtype.weight_only:
+        # fused_moe_kernel_gptq_awq: B goes global -> registers (dequantized there) -> shared memory as the MMA
+        # operand. An int8 B tile (contiguous along K) is still a cp.async load, so the pipeliner buffers it
+        # num_stages - 1 times; int4 B (two weights per byte, each byte loaded for two K rows) has 1-byte
+        # vectors, under cp.async's 4 bytes, and stays in registers. The dequantized compute-type tile is the
+        # local_alloc the MMA reads (wgmma/tcgen05), or the blocked -> dot-operand conversion's buffer (mma.sync).
+        b_raw = cfg.block_k * cfg.block_n if cfg.dtype is Variant.INT8_W8A16 else 0
+        b_copies = cfg.num_stages - 1 if b_raw >= MIN_COPY_BYTES * threads else 0
+        b_parts = [("B", b_copies * b_raw), ("B_dequant", cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
+    else:
+        b_tile = cfg.block_k * cfg.block_n * cfg.dtype.a_bytes
+        if mma != "mma.sync" and min(a_tile, b_tile) < MIN_COPY_BYTES * threads:
+            raise ConfigError("BLOCK_SIZE_N", cfg.block_n, f"a tile of 4 bytes or more per thread with {mma}",
+                              f"an unpipelined {mma} operand is outside the compiled-against domain")
+        # LowerLoops.cpp: "Do not create async loads for small loads (cp.async requires at least 4 bytes)": a
+        # tile of fewer than 4 bytes per thread is not pipelined and keeps the single copy its dot reads
+        b_parts = [("B", (direct if b_tile >= MIN_COPY_BYTES * threads else 1) * b_tile)]
+    if mma != "mma.sync" and a_tile < MIN_COPY_BYTES * threads:
+        raise ConfigError("BLOCK_SIZE_K", cfg.block_k, f"an A tile of 4 bytes or more per thread with {mma}",
+                          f"an unpipelined {mma} operand is outside the compiled-against domain")
+    a_part = ("A", (direct if a_tile >= MIN_COPY_BYTES * threads else 1) * a_tile)
+    return [a_part] + b_parts
+
+
 def _footprint(cfg: TritonConfig) -> TritonFootprint:
     _check_domain(cfg)
     mma = mma_kind(cfg)
-    # LowerLoops.cpp: stageDiff = num_stages - 1; +1 for an operand wgmma reads from shared memory
-    copies = cfg.num_stages if mma == "wgmma" else cfg.num_stages - 1
-    a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
-    b_tile = cfg.block_k * cfg.block_n * cfg.dtype.a_bytes
-    # LowerLoops.cpp: "Do not create async loads for small loads (cp.async requires at least 4 bytes)": a tile
-    # of fewer than 4 bytes per thread is not pipelined and keeps the single copy its dot reads
-    threads = 32 * cfg.num_warps
-    if mma == "wgmma" and min(a_tile, b_tile) < MIN_COPY_BYTES * threads:
-        raise ConfigError("BLOCK_SIZE_N", cfg.block_n, "a tile of 4 bytes or more per thread with wgmma",
-                          "an unpipelined wgmma operand is outside the compiled-against domain")
-    parts: List[Tuple[str, int]] = [(name, (copies if tile >= MIN_COPY_BYTES * threads else 1) * tile)
-                                    for name, tile in (("A", a_tile), ("B", b_tile))]
+    copies = cfg.num_stages if mma != "mma.sync" else cfg.num_stages - 1
+    parts = _operand_parts(cfg, mma)
     if cfg.dtype is Variant.FP8_W8A8_BLOCK:
-        converted = [n for n in (cfg.block_m, cfg.block_n) if n >= threads]
-        scratch = max(converted) * SCALE_BYTES if converted else 0
-        scratch = -(-scratch // SCRATCH_ALIGN) * SCRATCH_ALIGN
-        parts.append(("scale_convert", scratch))
+        parts.append(("scale_convert", _scale_scratch(cfg, mma)))
+    if mma == "tcgen05":
+        parts.append(("mbarriers", TCGEN05_BARRIER_BYTES))
     loop = sum(b for _, b in parts)
-    epilogue = epilogue_bytes(cfg)
+    epilogue = epilogue_bytes(cfg, mma)
     if epilogue > loop:  # the epilogue's conversion outgrows the (dead) loop buffers it reuses
         parts = [(name, 0) for name, _ in parts] + [("epilogue_convert", epilogue)]
     else:
         parts.append(("epilogue_convert", 0))
     return TritonFootprint(cfg, max(loop, epilogue), tuple(parts), mma, copies)
+
+
+def _scale_scratch(cfg: TritonConfig, mma: str) -> int:
+    """The block-scale vectors' conversion scratch (see the module docstring)."""
+    threads = 32 * cfg.num_warps
+    if mma == "tcgen05":
+        # the accumulator comes out of tensor memory a row per thread: the B-scale vector (every column, for
+        # every thread) is always converted, the A-scale vector only when a thread holds more than one row;
+        # both scratches count, unrounded (compiled, sm100: 4 * BN + 4 * BM when BM > 32 * num_warps)
+        return SCALE_BYTES * cfg.block_n + (SCALE_BYTES * cfg.block_m if cfg.block_m > threads else 0)
+    converted = [n for n in (cfg.block_m, cfg.block_n) if n >= threads]
+    scratch = max(converted) * SCALE_BYTES if converted else 0
+    return -(-scratch // SCRATCH_ALIGN) * SCRATCH_ALIGN
 
 
 EPILOGUE_FILE = Path(__file__).resolve().parent.parent / "data" / "triton_epilogue.json"
@@ -165,14 +209,14 @@ def _epilogue_table() -> dict:
     return json.loads(EPILOGUE_FILE.read_text())
 
 
-def epilogue_bytes(cfg: TritonConfig) -> int:
-    """``E`` of the config's (release, target, M, N, warps): see the module docstring."""
+def epilogue_bytes(cfg: TritonConfig, mma: str) -> int:
+    """``E`` of the config's (release, target, accumulator kind, M, N, warps): see the module docstring."""
     try:
-        return int(_epilogue_table()[cfg.triton][cfg.target][epilogue_key(cfg.block_m, cfg.block_n,
-                                                                           cfg.num_warps)])
+        return int(_epilogue_table()[cfg.triton][cfg.target][mma][epilogue_key(cfg.block_m, cfg.block_n,
+                                                                                cfg.num_warps)])
     except KeyError:
         raise ConfigError("target", cfg.target, "a target measured in data/triton_epilogue.json",
-                          f"no epilogue measurement for Triton {cfg.triton}") from None
+                          f"no {mma} epilogue measurement for Triton {cfg.triton}") from None
 
 
 _CACHE: dict = {}
