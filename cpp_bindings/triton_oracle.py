@@ -235,6 +235,63 @@ def compile_shared(cfg: TritonConfig, source: Optional[KernelSource] = None, ful
     raise ProbeError("the llir stage never ran allocate_shared_memory_nv; this Triton release lowers differently")
 
 
+@dataclass(frozen=True)
+class PruneCheck:
+    """The pruner against the compiler on one tuning space: ``disagree`` lists (config, model verdict, bytes
+    compiled) where the pruner's keep/drop differs from ``compiled shared <= limit``."""
+
+    dtype: str
+    configs: int
+    compiled: int
+    kept: int
+    classic_would_drop: int
+    compiled_fit: int
+    disagree: tuple
+
+
+def prune_check(dtype: str, target: str, limit: int, space, sample: Optional[int] = None, seed: int = 0,
+                source: Optional[KernelSource] = None) -> PruneCheck:
+    """Prune ``space`` (framework-style dicts) with the model, then compile each distinct launch (GROUP_SIZE_M
+    only reorders tiles, and vLLM caps BLOCK_SIZE_K at the 128x128 block scale before compiling) -- all of them,
+    or a seeded ``sample`` -- and check that exactly the configs whose compiled shared memory fits were kept."""
+    import random
+
+    from smem_tactics.triton.model import BLOCK_SCALE_K
+    from smem_tactics.triton.prune import prune
+
+    release = installed_release()
+    result = prune(space, dtype=dtype, target=target, limit=limit, triton=release)
+    kept_ids = {id(c) for c in result.kept}
+
+    def launch(meta: dict) -> tuple:
+        bk = meta["BLOCK_SIZE_K"]
+        if dtype == "fp8_w8a8_block":
+            bk = min(bk, BLOCK_SCALE_K)
+        return meta["BLOCK_SIZE_M"], meta["BLOCK_SIZE_N"], bk, meta["num_warps"], meta["num_stages"]
+
+    by_launch: dict = {}
+    for meta in space:
+        by_launch.setdefault(launch(meta), []).append(meta)
+    launches = sorted(by_launch)
+    if sample is not None:
+        launches = sorted(random.Random(seed).sample(launches, min(sample, len(launches))))
+    disagree, fit = [], 0
+    for bm, bn, bk, w, st in launches:
+        cfg = TritonConfig.create(dtype, target, release, block_m=bm, block_n=bn, block_k=bk, num_warps=w,
+                                  num_stages=st)
+        try:
+            shared = compile_shared(cfg, source)
+        except Exception:  # noqa: BLE001 -- a config the compiler rejects never fits
+            shared = None
+        fits = shared is not None and shared <= limit
+        fit += fits
+        for meta in by_launch[(bm, bn, bk, w, st)]:
+            if (id(meta) in kept_ids) != fits:
+                disagree.append((meta, id(meta) in kept_ids, shared))
+    return PruneCheck(dtype, len(space), len(launches), len(result.kept), result.classic_would_drop, fit,
+                      tuple(disagree))
+
+
 @functools.lru_cache(maxsize=None)
 def installed_release() -> str:
     """The installed Triton's release as the model spells it (``3.6.0``)."""
@@ -243,5 +300,5 @@ def installed_release() -> str:
     return parse_release(triton_version(), "installed Triton")
 
 
-__all__ = ["compile_shared", "launch_arguments", "project_kernels", "framework_kernels", "KernelSource",
+__all__ = ["compile_shared", "prune_check", "PruneCheck", "launch_arguments", "project_kernels", "framework_kernels", "KernelSource",
            "triton_version", "installed_release", "FRAMEWORK_MODULES"]

@@ -5,6 +5,7 @@ store's blocked layout) and the prologue's index conversions reuse offset 0. The
 conversion, ``getNumScratchElemsSwizzledCvt`` in ``lib/Analysis/Allocation.cpp``) depends on the accumulator
 layout (target, M, N, warps) and is not derived here: it is compiled. For every (target, BLOCK_SIZE_M,
 BLOCK_SIZE_N, num_warps) and accumulator kind (mma.sync; wgmma on sm90 and tcgen05 on sm100 for M % 64 == 0)
+and alignment (16-byte aligned pointers or not: an unaligned C changes the store's layout)
 this compiles the config with the smallest loop the model's domain allows (num_stages 2, BLOCK_SIZE_K 32,
 one-byte operands: int8, which every target has, and FP8 for tcgen05, which does not take int8) and records its
 ``metadata.shared`` ``E``. Every config of the domain has a loop at least that large, so its shared memory is
@@ -63,17 +64,19 @@ def _run(args) -> int:
     rel = table.setdefault(release, {})
     for target in targets:  # re-measured whole: the layout is target -> accumulator kind -> M x N _w warps
         rel.pop(target, None)
-    jobs = [(target, kind, bm, bn, w) for target in targets for kind in KINDS.get(target, ("mma.sync",))
+    jobs = [(target, kind, alignment, bm, bn, w) for target in targets for kind in KINDS.get(target, ("mma.sync",))
+            for alignment in ("aligned", "unaligned")
             for bm, bn, w in itertools.product(BLOCKS, BLOCKS, WARPS) if _measured_kind(target, kind, bm)]
     bar = ProgressBar(len(jobs), f"Triton {release} epilogue")
     start = time.monotonic()
-    for target, kind, bm, bn, w in jobs:
+    for target, kind, alignment, bm, bn, w in jobs:
         # int8 (one-byte operands on every target) keeps mma.sync on sm100; fp8 takes tcgen05 there
         dtype = "fp8_w8a8" if kind == "tcgen05" else "int8_w8a8"
         cfg = TritonConfig.create(dtype, target, release, block_m=bm, block_n=bn, block_k=32, group_m=1,
-                                  num_warps=w, num_stages=2)
+                                  num_warps=w, num_stages=2, aligned=alignment == "aligned")
         assert mma_kind(cfg) == kind, (cfg, kind)
-        rel.setdefault(target, {}).setdefault(kind, {})[epilogue_key(bm, bn, w)] = compile_shared(cfg)
+        rel.setdefault(target, {}).setdefault(kind, {}).setdefault(alignment, {})[epilogue_key(bm, bn, w)] = \
+            compile_shared(cfg)
         bar.advance()
     table["_measured"] = table.get("_measured", {})
     table["_measured"][release] = f"{len(jobs)} compiles, {time.monotonic() - start:.0f} s, CPU, this script"

@@ -34,6 +34,24 @@ GOLDEN = [
     (("fp8_w8a8_channel", "sm120", 128, 128, 128, 8, 3), 65536),
     (("fp8_w8a8_channel", "sm120", 16, 16, 32, 8, 4), 1024),   # 512 B tiles < 4 B/thread: not pipelined
     (("fp8_w8a8", "sm120", 64, 128, 32, 8, 2), 8192),    # the epilogue conversion outgrows the loop (6144 B)
+    (("int8_w8a8", "sm90", 128, 256, 64, 8, 3), 73728),  # int8 wgmma: num_stages buffers
+    (("int8_w8a8", "sm100", 128, 256, 64, 8, 3), 49152),  # no int8 tcgen05: mma.sync, num_stages - 1
+    (("int4_w4a16", "sm120", 64, 128, 64, 4, 3), 32768),  # A 2 x 8 KiB + dequantized B 16 KiB (int4 B in registers)
+    (("int8_w8a16", "sm120", 64, 128, 64, 4, 4), 65536),  # (A 8 KiB + int8 B 8 KiB) x 3 + dequantized B 16 KiB
+    (("int8_w8a16", "sm90", 128, 256, 64, 8, 3), 114688),  # A x 3 (wgmma reads it), raw B x 2, dequantized B
+    (("int4_w4a16", "sm100", 128, 256, 64, 8, 3), 81936),  # tcgen05: A x 3 + dequantized B + 16 B of mbarriers
+    (("bf16", "sm100", 128, 128, 64, 4, 5), 163856),      # tcgen05: num_stages buffers + 16 B
+    (("fp8_w8a8_block", "sm100", 256, 128, 128, 4, 3), 149008),  # + 4*BN + 4*BM (2 rows per thread) scales
+]
+
+# specialization facts: (spec, extra) -> metadata.shared compiled by Triton 3.6.0
+GOLDEN_FACTS = [
+    (("bf16", "sm120", 128, 128, 64, 4, 4), dict(aligned=False), 32768),  # no cp.async: one copy of each
+    (("bf16", "sm120", 64, 128, 64, 4, 3), dict(k=1000), 24576),           # K % 16 != 0: same (49152 aligned)
+    (("int8_w8a8", "sm121", 128, 64, 128, 8, 4), dict(k=1000), 24576),
+    (("bf16", "sm100", 128, 128, 64, 4, 4), dict(aligned=False), 65552),  # tcgen05 keeps two copies
+    (("int4_w4a16", "sm100", 128, 128, 64, 4, 2), dict(aligned=False), 49168),
+    (("int4_w4a16", "sm120", 64, 128, 128, 4, 3), dict(k=128 * 45, zero_points=True), 65536),
 ]
 
 
@@ -42,6 +60,21 @@ def test_golden(spec, expected):
     fp = footprint(cfg(*spec))
     assert fp.shared_bytes == expected
     assert sum(b for _, b in fp.parts) == expected
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_FACTS)
+def test_golden_specialization_facts(spec, extra, expected):
+    fp = footprint(cfg(*spec, **extra))
+    assert fp.shared_bytes == expected
+    assert sum(b for _, b in fp.parts) == expected
+
+
+def test_alignment_changes_the_answer():
+    aligned = footprint(cfg("bf16", "sm120", 64, 128, 64, 4, 3)).shared_bytes
+    assert aligned == 49152
+    assert footprint(cfg("bf16", "sm120", 64, 128, 64, 4, 3, k=4096 + 16)).shared_bytes == aligned
+    assert footprint(cfg("bf16", "sm120", 64, 128, 64, 4, 3, k=4096 + 8)).shared_bytes == 24576
+    assert footprint(cfg("bf16", "sm120", 64, 128, 64, 4, 3, aligned=False)).shared_bytes == 24576
 
 
 def test_classic_estimate_over_counts_on_mma_sync():
@@ -61,7 +94,11 @@ def test_refusals_name_the_field():
         with pytest.raises(ConfigError, match=field):
             footprint(TritonConfig.create("bf16", "sm120", "3.6.0", **args))
     with pytest.raises(ConfigError, match="aligned"):
-        footprint(cfg("bf16", "sm120", 64, 64, 64, 4, 3, k=1000))
+        footprint(cfg("fp8_w8a8_block", "sm120", 64, 64, 64, 4, 3, aligned=False))
+    with pytest.raises(ConfigError, match="aligned"):
+        footprint(cfg("fp8_w8a8", "sm90", 16, 64, 64, 4, 3, k=1000))
+    with pytest.raises(ConfigError, match="K"):
+        footprint(cfg("int4_w4a16", "sm120", 64, 64, 64, 4, 3, k=4096 + 64))
 
 
 @pytest.mark.parametrize("field,value", [("dtype", "fp4"), ("target", "sm75"), ("BLOCK_SIZE_M", 48),
@@ -74,6 +111,24 @@ def test_bad_fields(field, value):
     with pytest.raises(ConfigError) as e:
         TritonConfig.from_dict(d)
     assert field in str(e.value) and "allowed" in str(e.value)
+
+
+@pytest.mark.parametrize("field,value", [("triton", "3.7.0"), ("triton", "three"), ("group_size", 96),
+                                         ("zero_points", "yes"), ("K", 0), ("aligned", "no"),
+                                         ("BLOCK_SIZE_K", 96), ("num_stages", -1), ("GROUP_SIZE_M", 0)])
+def test_bad_fields_more(field, value):
+    d = {"dtype": "int4_w4a16", "target": "sm121", "BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 64,
+         "num_warps": 4, "num_stages": 3}
+    d[field] = value
+    with pytest.raises((ConfigError, VersionError)) as e:
+        TritonConfig.from_dict(d)
+    assert field in str(e.value) and "allowed" in str(e.value)
+
+
+def test_quantization_fields_only_for_weight_only():
+    with pytest.raises(ConfigError, match="zero_points"):
+        TritonConfig.from_dict({"dtype": "bf16", "target": "sm120", "BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 64,
+                                "BLOCK_SIZE_K": 64, "num_warps": 4, "num_stages": 3, "zero_points": True})
 
 
 def test_unknown_release_and_key():

@@ -130,13 +130,39 @@ def _check_domain(cfg: TritonConfig) -> None:
                           "(a single stage keeps operands in registers)")
     if cfg.block_k < 32:
         raise ConfigError("BLOCK_SIZE_K", cfg.block_k, "32 or more", "outside the compiled-against domain")
+    if cfg.dtype.weight_only and cfg.k is not None and cfg.k % cfg.group_size:
+        raise ConfigError("K", cfg.k, f"a multiple of group_size ({cfg.group_size})",
+                          "the weight-only kernel's scales cover whole quantization groups")
     if not cfg.specialized_aligned:
-        raise ConfigError("aligned", False, "true (16-byte aligned pointers, K and N multiples of 16)",
-                          "unaligned arguments are outside the compiled-against domain")
+        mma = mma_kind(cfg)
+        if cfg.dtype.fp8 and mma == "mma.sync" and cfg.cc in (90, 100):
+            raise ConfigError("aligned", False, "true for FP8 on sm90/sm100 with BLOCK_SIZE_M not a multiple of 64",
+                              "there an unaligned FP8 A operand stays in registers: not yet compiled against")
+        if cfg.dtype is Variant.FP8_W8A8_BLOCK:
+            raise ConfigError("aligned", False, "true for fp8_w8a8_block",
+                              "unaligned, its scale conversions and operand staging change (an A operand kept in "
+                              "registers, an unpipelined tcgen05 loop): not yet modelled")
+
+
+def _unaligned_operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
+    """Operands without 16-byte divisibility (a pointer, or a stride such as K, not a multiple of 16): Triton
+    cannot prove more than one element per vector, under cp.async's 4 bytes, so nothing is copied asynchronously
+    and ``num_stages`` stops mattering. The MMA operands then pass through shared memory once (mma.sync's
+    dot-operand conversion, wgmma's operand); tcgen05 still double-buffers the operands it reads asynchronously.
+    The weight-only kernel's raw B stays in registers either way."""
+    operand_copies = 2 if mma == "tcgen05" else 1
+    a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
+    if cfg.dtype.weight_only:
+        b_parts = [("B", 0), ("B_dequant", cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
+    else:
+        b_parts = [("B", operand_copies * cfg.block_k * cfg.block_n * cfg.dtype.a_bytes)]
+    return [("A", operand_copies * a_tile)] + b_parts
 
 
 def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
     """The loop's operand buffers: (name, bytes) of A, B and, for the weight-only kernel, the dequantized B."""
+    if not cfg.specialized_aligned:
+        return _unaligned_operand_parts(cfg, mma)
     threads = 32 * cfg.num_warps
     # LowerLoops.cpp: stageDiff = num_stages - 1; +1 for an operand the MMA reads from shared memory itself
     # (wgmma's and tcgen05's asynchronous reads: "Allocate additional buffer required by the wgmma pipelining")
@@ -169,7 +195,10 @@ def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
 def _footprint(cfg: TritonConfig) -> TritonFootprint:
     _check_domain(cfg)
     mma = mma_kind(cfg)
-    copies = cfg.num_stages if mma != "mma.sync" else cfg.num_stages - 1
+    if not cfg.specialized_aligned:
+        copies = 2 if mma == "tcgen05" else 1
+    else:
+        copies = cfg.num_stages if mma != "mma.sync" else cfg.num_stages - 1
     parts = _operand_parts(cfg, mma)
     if cfg.dtype is Variant.FP8_W8A8_BLOCK:
         parts.append(("scale_convert", _scale_scratch(cfg, mma)))
@@ -210,10 +239,12 @@ def _epilogue_table() -> dict:
 
 
 def epilogue_bytes(cfg: TritonConfig, mma: str) -> int:
-    """``E`` of the config's (release, target, accumulator kind, M, N, warps): see the module docstring."""
+    """``E`` of the config's (release, target, accumulator kind, alignment, M, N, warps): see the module
+    docstring (an unaligned C pointer changes the store's layout, so alignment keys the table too)."""
     try:
-        return int(_epilogue_table()[cfg.triton][cfg.target][mma][epilogue_key(cfg.block_m, cfg.block_n,
-                                                                                cfg.num_warps)])
+        alignment = "aligned" if cfg.specialized_aligned else "unaligned"
+        return int(_epilogue_table()[cfg.triton][cfg.target][mma][alignment][
+            epilogue_key(cfg.block_m, cfg.block_n, cfg.num_warps)])
     except KeyError:
         raise ConfigError("target", cfg.target, "a target measured in data/triton_epilogue.json",
                           f"no {mma} epilogue measurement for Triton {cfg.triton}") from None
