@@ -28,11 +28,34 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
   the smallest loop of the domain (``scripts/triton_epilogue_table.py``). A config's shared memory is
   ``max(loop, E)``, exact either way, because its loop is never smaller than that minimal loop.
 
-**Domain.** The terms above were compiled against on the configs of the tuning spaces (vLLM's
-``benchmark_moe.py`` and SGLang's tuner: BLOCK_SIZE_K >= 32, 4 or 8 warps, num_stages >= 2) with aligned,
-16-divisible arguments. Outside it other terms appear (a 16-wide K step, 2 warps, a single stage or unaligned
-arguments put operands through registers or change the epilogue conversion) and the model refuses the config
-with a ``ConfigError`` rather than guess.
+* **Blackwell (sm100) tcgen05.** For M a multiple of 64 (not int8 x int8) the dot becomes ``tc_gen5_mma``: the
+  operands get ``num_stages`` buffers (the MMA reads them asynchronously, like wgmma) and the loop allocates two
+  8-byte MMA-completion mbarriers (compiled ttgir: ``local_alloc : memdesc<2x1xi64>``), 16 B. With 128x128 block
+  scales the accumulator leaves tensor memory a row per thread each K step, and the scale vectors are converted
+  to that layout: ``4 * BN`` always, plus ``4 * BM`` when a thread holds more than one row (compiled, sm100).
+* **Weight-only kernel** (``fused_moe_kernel_gptq_awq``, vllm-project/vllm at 13cb3e44, ``int8_w8a16`` and
+  ``int4_w4a16``; GPTQ or AWQ zero points, any group size). B is loaded, dequantized in registers
+  (``(b - zp) * scale`` in fp32, then the compute type) and only then fed to the dot, so: an int8 B tile is still
+  a cp.async load (contiguous along K) and gets ``num_stages - 1`` buffers, never the MMA's extra one; an int4 B
+  tile (each byte loaded for two K rows) has 1-byte vectors, under cp.async's 4 bytes, and stays in registers;
+  the scales and zero points (one element per vector: strided along N, constant along K) stay in registers
+  too. The dequantized ``BK x BN`` compute-type tile goes through shared memory once per step, as the MMA's
+  operand (wgmma/tcgen05) or as mma.sync's dot-operand conversion (compiled ttgir: ``local_alloc %b`` in the
+  loop). The A operand is the usual pipelined tile.
+* **Specialization facts.** Triton specializes pointer and integer arguments on divisibility by 16
+  (``tt.divisibility``). A pointer that is not 16-byte aligned, or a K (hence the strides ``stride_am``,
+  ``stride_bn``) that is not a multiple of 16, leaves one element per vector, under cp.async's 4 bytes: nothing
+  is copied asynchronously, ``num_stages`` stops mattering, and each operand passes through shared memory once
+  (tcgen05: twice, its double buffer). An unaligned C pointer changes the store's layout too, so the epilogue
+  table is measured per pointer alignment.
+* **FP8 upcast.** Where mma.sync has no FP8 (sm90/sm100 below M = 64) or Triton does not use it (sm121, unlike
+  sm89/sm120), each operand is loaded from shared memory and upcast to f16 before the next is staged: two
+  staged (unpipelined) operands reuse one buffer, the larger (compiled ttgir: ``local_load`` + ``tt.fp_to_fp``).
+
+**Domain.** Compiled against on the configs of the tuning spaces (vLLM's ``benchmark_moe.py`` and SGLang's
+tuner: BLOCK_SIZE_K >= 32, 4 or 8 warps, num_stages >= 2), aligned or not. Outside it other terms appear (a
+16-wide K step, 2 warps, a single stage; an unaligned ``fp8_w8a8_block``) and the model refuses the config with a
+``ConfigError`` naming the field rather than guess.
 """
 
 from __future__ import annotations
@@ -133,15 +156,35 @@ def _check_domain(cfg: TritonConfig) -> None:
     if cfg.dtype.weight_only and cfg.k is not None and cfg.k % cfg.group_size:
         raise ConfigError("K", cfg.k, f"a multiple of group_size ({cfg.group_size})",
                           "the weight-only kernel's scales cover whole quantization groups")
-    if not cfg.specialized_aligned:
-        mma = mma_kind(cfg)
-        if cfg.dtype.fp8 and mma == "mma.sync" and cfg.cc in (90, 100):
-            raise ConfigError("aligned", False, "true for FP8 on sm90/sm100 with BLOCK_SIZE_M not a multiple of 64",
-                              "there an unaligned FP8 A operand stays in registers: not yet compiled against")
-        if cfg.dtype is Variant.FP8_W8A8_BLOCK:
-            raise ConfigError("aligned", False, "true for fp8_w8a8_block",
-                              "unaligned, its scale conversions and operand staging change (an A operand kept in "
-                              "registers, an unpipelined tcgen05 loop): not yet modelled")
+    if not cfg.specialized_aligned and cfg.dtype is Variant.FP8_W8A8_BLOCK:
+        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
+                          "16-byte aligned pointers and K % 16 == 0 for fp8_w8a8_block",
+                          "unaligned, its scale conversions change and its tcgen05 loop is not pipelined: not yet "
+                          "modelled")
+
+
+#: FP8 dots that mma.sync runs in f16 (``tt.fp_to_fp`` of each operand after its ``local_load``, compiled ttgir):
+#: Hopper and Blackwell have no FP8 mma.sync, and Triton 3.6/3.9 keep sm121 off the native FP8 mma.sync path that
+#: sm89 and sm120 take. Each staged (unpipelined) operand is then loaded and upcast before the next is staged, so
+#: two staged operands reuse one offset.
+FP8_UPCAST_CC = (90, 100, 121)
+
+
+def fp8_upcast(cfg: TritonConfig, mma: str) -> bool:
+    return cfg.dtype.fp8 and mma == "mma.sync" and cfg.cc in FP8_UPCAST_CC
+
+
+def epilogue_kind(cfg: TritonConfig, mma: str) -> str:
+    """The key of ``data/triton_epilogue.json`` under the target: the MMA kind, ``+upcast`` for FP8 upcast."""
+    return mma + "+upcast" if fp8_upcast(cfg, mma) else mma
+
+
+def _reuse_staging(cfg: TritonConfig, mma: str, parts: List[Tuple[str, int]], staged: Tuple[bool, bool]):
+    """Both operands staged once on the FP8-upcast path: one buffer, the larger of the two."""
+    if not (fp8_upcast(cfg, mma) and all(staged)):
+        return parts
+    (_, a), (_, b) = parts[0], parts[1]
+    return [("A", a), ("B", max(b - a, 0))] + parts[2:]
 
 
 def _unaligned_operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
@@ -156,7 +199,7 @@ def _unaligned_operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int
         b_parts = [("B", 0), ("B_dequant", cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
     else:
         b_parts = [("B", operand_copies * cfg.block_k * cfg.block_n * cfg.dtype.a_bytes)]
-    return [("A", operand_copies * a_tile)] + b_parts
+    return _reuse_staging(cfg, mma, [("A", operand_copies * a_tile)] + b_parts, (True, True))
 
 
 def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
@@ -189,7 +232,9 @@ def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
         raise ConfigError("BLOCK_SIZE_K", cfg.block_k, f"an A tile of 4 bytes or more per thread with {mma}",
                           f"an unpipelined {mma} operand is outside the compiled-against domain")
     a_part = ("A", (direct if a_tile >= MIN_COPY_BYTES * threads else 1) * a_tile)
-    return [a_part] + b_parts
+    staged = (a_tile < MIN_COPY_BYTES * threads,
+              not cfg.dtype.weight_only and cfg.block_k * cfg.block_n * cfg.dtype.a_bytes < MIN_COPY_BYTES * threads)
+    return _reuse_staging(cfg, mma, [a_part] + b_parts, staged)
 
 
 def _footprint(cfg: TritonConfig) -> TritonFootprint:
@@ -205,7 +250,7 @@ def _footprint(cfg: TritonConfig) -> TritonFootprint:
     if mma == "tcgen05":
         parts.append(("mbarriers", TCGEN05_BARRIER_BYTES))
     loop = sum(b for _, b in parts)
-    epilogue = epilogue_bytes(cfg, mma)
+    epilogue = epilogue_bytes(cfg, epilogue_kind(cfg, mma))
     if epilogue > loop:  # the epilogue's conversion outgrows the (dead) loop buffers it reuses
         parts = [(name, 0) for name, _ in parts] + [("epilogue_convert", epilogue)]
     else:
@@ -238,16 +283,23 @@ def _epilogue_table() -> dict:
     return json.loads(EPILOGUE_FILE.read_text())
 
 
-def epilogue_bytes(cfg: TritonConfig, mma: str) -> int:
-    """``E`` of the config's (release, target, accumulator kind, alignment, M, N, warps): see the module
-    docstring (an unaligned C pointer changes the store's layout, so alignment keys the table too)."""
+def epilogue_alignment(cfg: TritonConfig) -> str:
+    """``aligned``, ``unaligned`` (a misaligned pointer: the C store's layout changes too) or ``k_unaligned``
+    (aligned pointers, K % 16 != 0: only the A/B strides lose divisibility, so E is the smallest such loop)."""
+    if not cfg.aligned:
+        return "unaligned"
+    return "aligned" if cfg.specialized_aligned else "k_unaligned"
+
+
+def epilogue_bytes(cfg: TritonConfig, kind: str) -> int:
+    """``E`` of the config's (release, target, kind, alignment, M, N, warps): see the module docstring."""
     try:
-        alignment = "aligned" if cfg.specialized_aligned else "unaligned"
-        return int(_epilogue_table()[cfg.triton][cfg.target][mma][alignment][
+        alignment = epilogue_alignment(cfg)
+        return int(_epilogue_table()[cfg.triton][cfg.target][kind][alignment][
             epilogue_key(cfg.block_m, cfg.block_n, cfg.num_warps)])
     except KeyError:
         raise ConfigError("target", cfg.target, "a target measured in data/triton_epilogue.json",
-                          f"no {mma} epilogue measurement for Triton {cfg.triton}") from None
+                          f"no {kind} epilogue measurement for Triton {cfg.triton}") from None
 
 
 _CACHE: dict = {}
@@ -300,5 +352,6 @@ def classic_estimate(cfg: TritonConfig) -> int:
     return cfg.num_stages * (cfg.block_m + cfg.block_n) * cfg.block_k * cfg.dtype.a_bytes
 
 
-__all__ = ["TritonFootprint", "footprint", "footprints", "mma_kind", "classic_estimate", "epilogue_bytes", "VERIFIED",
+__all__ = ["TritonFootprint", "footprint", "footprints", "mma_kind", "epilogue_kind", "epilogue_alignment",
+           "classic_estimate", "epilogue_bytes", "VERIFIED",
            "EPILOGUE_FILE"]
