@@ -42,6 +42,8 @@ GOLDEN = [
     (("int4_w4a16", "sm100", 128, 256, 64, 8, 3), 81936),  # tcgen05: A x 3 + dequantized B + 16 B of mbarriers
     (("bf16", "sm100", 128, 128, 64, 4, 5), 163856),      # tcgen05: num_stages buffers + 16 B
     (("fp8_w8a8_block", "sm100", 256, 128, 128, 4, 3), 149008),  # + 4*BN + 4*BM (2 rows per thread) scales
+    (("int8_w8a16", "sm89", 16, 64, 32, 8, 5), 12288),  # BN = 8 x warps, BK 32: B dequantized from smem, no staging
+    (("int8_w8a16", "sm89", 16, 64, 32, 4, 5), 16384),  # 4 warps: staged (4 KiB)
 ]
 
 # specialization facts: (spec, extra) -> metadata.shared compiled by Triton 3.6.0

@@ -219,7 +219,13 @@ def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
         # local_alloc the MMA reads (wgmma/tcgen05), or the blocked -> dot-operand conversion's buffer (mma.sync).
         b_raw = cfg.block_k * cfg.block_n if cfg.dtype is Variant.INT8_W8A16 else 0
         b_copies = cfg.num_stages - 1 if b_raw >= MIN_COPY_BYTES * threads else 0
-        b_parts = [("B", b_copies * b_raw), ("B_dequant", cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
+        # compiled (every mma.sync target, both releases): a pipelined int8 tile of one 32-deep k-step whose
+        # columns are one 8-wide mma tile per warp (M = 16) is read from shared memory straight into the
+        # dot-operand layout and dequantized there -- no second buffer
+        direct_operand = (b_copies and mma == "mma.sync" and cfg.block_m == 16 and cfg.block_k == 32
+                          and cfg.block_n == 8 * cfg.num_warps)
+        b_parts = [("B", b_copies * b_raw),
+                   ("B_dequant", 0 if direct_operand else cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
     else:
         b_tile = cfg.block_k * cfg.block_n * cfg.dtype.a_bytes
         if mma != "mma.sync" and min(a_tile, b_tile) < MIN_COPY_BYTES * threads:
