@@ -40,18 +40,23 @@ WARPS = (4, 8)
 #: so the operands stage once while the store keeps its aligned layout).
 ALIGNMENTS = {"aligned": {}, "unaligned": {"aligned": False}, "k_unaligned": {"k": 1000}}
 #: Kinds measured per target (others: mma.sync only; sm90 picks wgmma itself for M % 64 == 0). ``mma.sync+upcast``:
-#: FP8 dots that mma.sync runs in f16 (sm90/sm100 below M = 64, and sm121), whose staged operands reuse one
+#: FP8 dots that mma.sync runs in f16 (sm90/sm100 below M = 64; sm121 under 3.6.0), whose staged operands reuse one
 #: buffer, so their smallest loop is smaller than int8's (measured with fp8_w8a8).
 KINDS = {"sm90": ("mma.sync", "wgmma", "mma.sync+upcast"), "sm100": ("mma.sync", "tcgen05", "mma.sync+upcast"),
          "sm121": ("mma.sync", "mma.sync+upcast")}
 
 
-def _measured_kind(target: str, kind: str, block_m: int) -> bool:
-    if target == "sm90" and kind != "mma.sync+upcast":
-        return (kind == "wgmma") == (block_m % 64 == 0)
-    if kind == "mma.sync+upcast" and target in ("sm90", "sm100"):
-        return block_m % 64 != 0
-    return kind != "tcgen05" or block_m % 64 == 0
+def _config(release: str, target: str, kind: str, alignment: str, bm: int, bn: int, w: int) -> TritonConfig:
+    # int8: one-byte operands on every target; fp8 for tcgen05 (3.6.0 has no int8 tcgen05) and the FP8 upcast
+    dtype = "fp8_w8a8" if kind in ("tcgen05", "mma.sync+upcast") else "int8_w8a8"
+    return TritonConfig.create(dtype, target, release, block_m=bm, block_n=bn, block_k=32, group_m=1,
+                               num_warps=w, num_stages=2, **ALIGNMENTS[alignment])
+
+
+def _measured_kind(release: str, target: str, kind: str, alignment: str, bm: int, bn: int, w: int) -> bool:
+    """Whether the model takes ``kind`` for this (release, target, M): the table holds only those."""
+    cfg = _config(release, target, kind, alignment, bm, bn, w)
+    return epilogue_kind(cfg, mma_kind(cfg)) == kind
 
 
 def main(argv=None) -> int:
@@ -84,16 +89,13 @@ def _run(args) -> int:
     jobs = [(target, kind, alignment, bm, bn, w) for target in targets for kind in KINDS.get(target, ("mma.sync",))
             if kinds is None or kind in kinds
             for alignment in ALIGNMENTS if alignments is None or alignment in alignments
-            for bm, bn, w in itertools.product(BLOCKS, BLOCKS, WARPS) if _measured_kind(target, kind, bm)]
+            for bm, bn, w in itertools.product(BLOCKS, BLOCKS, WARPS)
+            if _measured_kind(release, target, kind, alignment, bm, bn, w)]
     bar = ProgressBar(len(jobs), f"Triton {release} epilogue")
     start = time.monotonic()
     for target, kind, alignment, bm, bn, w in jobs:
-        # int8 (one-byte operands on every target) keeps mma.sync on sm100; fp8 takes tcgen05 there
-        dtype = "fp8_w8a8" if kind in ("tcgen05", "mma.sync+upcast") else "int8_w8a8"
-        cfg = TritonConfig.create(dtype, target, release, block_m=bm, block_n=bn, block_k=32, group_m=1,
-                                  num_warps=w, num_stages=2, **ALIGNMENTS[alignment])
+        cfg = _config(release, target, kind, alignment, bm, bn, w)
         assert epilogue_alignment(cfg) == alignment
-        assert epilogue_kind(cfg, mma_kind(cfg)) == kind, (cfg, kind)
         rel.setdefault(target, {}).setdefault(kind, {}).setdefault(alignment, {})[epilogue_key(bm, bn, w)] = \
             compile_shared(cfg)
         bar.advance()

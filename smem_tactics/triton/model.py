@@ -77,6 +77,32 @@ MIN_COPY_BYTES = 4
 #: fp32 scale vectors of the block-scaled variant.
 SCALE_BYTES = 4
 
+@dataclass(frozen=True)
+class ReleaseFacts:
+    """What differs between the Triton releases the model knows (each fact found by compiling with both)."""
+
+    #: compute capabilities where mma.sync runs FP8 dots in f16 (no native FP8 mma.sync taken)
+    fp8_upcast_cc: Tuple[int, ...]
+    #: int8 x int8 dots take tcgen05 on sm100 (3.6.0 keeps them on mma.sync)
+    int8_tcgen05: bool
+    #: the tcgen05 block-scale loop converts the B-scale vector (4 * BN bytes); 3.9.0 no longer does
+    tcgen05_converts_b_scale: bool
+    #: the weight-only kernel without 16-divisibility on wgmma/tcgen05 stages its operands once (tcgen05: A
+    #: twice); 3.9.0 multi-buffers the dequantized operand there in a way not yet modelled
+    weight_only_unaligned_async_mma: bool
+    #: int4_w4a16 on tcgen05 with BLOCK_SIZE_M == BLOCK_SIZE_K allocates ``min(1024 * num_warps, 4 * BM * BN)``
+    #: more (3.9.0; compiled over BM 64-256, BK 32-256, BN 16-256, 4/8 warps, 2-5 stages; the op behind it was
+    #: not identified, so this is a measured rule)
+    int4_tcgen05_square_scratch: bool
+
+
+RELEASE_FACTS = {
+    "3.6.0": ReleaseFacts(fp8_upcast_cc=(90, 100, 121), int8_tcgen05=False, tcgen05_converts_b_scale=True,
+                          weight_only_unaligned_async_mma=True, int4_tcgen05_square_scratch=False),
+    "3.9.0": ReleaseFacts(fp8_upcast_cc=(90, 100), int8_tcgen05=True, tcgen05_converts_b_scale=False,
+                          weight_only_unaligned_async_mma=False, int4_tcgen05_square_scratch=True),
+}
+
 _ALL_VARIANTS = tuple(Variant)
 _ALL_TARGETS = ("sm80", "sm86", "sm89", "sm90", "sm100", "sm120", "sm121")
 #: Variants and targets compiled against, per release (the rest is refused, not guessed).
@@ -124,7 +150,7 @@ def mma_kind(cfg: TritonConfig) -> str:
     if cfg.block_m % 64 == 0:
         if cfg.cc == 90:
             return "wgmma"
-        if cfg.cc == 100 and cfg.dtype is not Variant.INT8_W8A8:
+        if cfg.cc == 100 and (cfg.dtype is not Variant.INT8_W8A8 or RELEASE_FACTS[cfg.triton].int8_tcgen05):
             return "tcgen05"
     return "mma.sync"
 
@@ -156,6 +182,12 @@ def _check_domain(cfg: TritonConfig) -> None:
     if cfg.dtype.weight_only and cfg.k is not None and cfg.k % cfg.group_size:
         raise ConfigError("K", cfg.k, f"a multiple of group_size ({cfg.group_size})",
                           "the weight-only kernel's scales cover whole quantization groups")
+    if (not cfg.specialized_aligned and cfg.dtype.weight_only and mma_kind(cfg) != "mma.sync"
+            and not RELEASE_FACTS[cfg.triton].weight_only_unaligned_async_mma):
+        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
+                          f"16-byte aligned pointers and K % 16 == 0 for {cfg.dtype.value} with {mma_kind(cfg)} "
+                          f"under Triton {cfg.triton}", "its unaligned dequantized operand is multi-buffered in a "
+                          "way not yet modelled")
     if not cfg.specialized_aligned and cfg.dtype is Variant.FP8_W8A8_BLOCK:
         raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
                           "16-byte aligned pointers and K % 16 == 0 for fp8_w8a8_block",
@@ -163,15 +195,12 @@ def _check_domain(cfg: TritonConfig) -> None:
                           "modelled")
 
 
-#: FP8 dots that mma.sync runs in f16 (``tt.fp_to_fp`` of each operand after its ``local_load``, compiled ttgir):
-#: Hopper and Blackwell have no FP8 mma.sync, and Triton 3.6/3.9 keep sm121 off the native FP8 mma.sync path that
-#: sm89 and sm120 take. Each staged (unpipelined) operand is then loaded and upcast before the next is staged, so
-#: two staged operands reuse one offset.
-FP8_UPCAST_CC = (90, 100, 121)
-
-
 def fp8_upcast(cfg: TritonConfig, mma: str) -> bool:
-    return cfg.dtype.fp8 and mma == "mma.sync" and cfg.cc in FP8_UPCAST_CC
+    """FP8 dots that mma.sync runs in f16 (``tt.fp_to_fp`` of each operand after its ``local_load``, compiled
+    ttgir): Hopper and Blackwell have no FP8 mma.sync, and Triton 3.6.0 keeps sm121 off the native FP8 mma.sync
+    path that sm89 and sm120 take (3.9.0 no longer). Each staged (unpipelined) operand is then loaded and upcast
+    before the next is staged, so two staged operands reuse one offset."""
+    return cfg.dtype.fp8 and mma == "mma.sync" and cfg.cc in RELEASE_FACTS[cfg.triton].fp8_upcast_cc
 
 
 def epilogue_kind(cfg: TritonConfig, mma: str) -> str:
@@ -252,7 +281,15 @@ def _footprint(cfg: TritonConfig) -> TritonFootprint:
         copies = cfg.num_stages if mma != "mma.sync" else cfg.num_stages - 1
     parts = _operand_parts(cfg, mma)
     if cfg.dtype is Variant.FP8_W8A8_BLOCK:
-        parts.append(("scale_convert", _scale_scratch(cfg, mma)))
+        scratch = _scale_scratch(cfg, mma)
+        # an operand staged once (a tile under 4 bytes per thread) is dead by the time the scales are converted:
+        # the scratch reuses its offset (compiled: 16x256x32, 8 warps, sm120, 512 B of A under 1024 B of scratch)
+        staged = [b for (name, b), tile in zip(parts, (cfg.block_m * cfg.block_k, cfg.block_k * cfg.block_n))
+                  if tile < MIN_COPY_BYTES * 32 * cfg.num_warps]
+        parts.append(("scale_convert", max(0, scratch - max(staged, default=0)) if mma == "mma.sync" else scratch))
+    if (mma == "tcgen05" and cfg.dtype is Variant.INT4_W4A16 and cfg.block_m == cfg.block_k
+            and RELEASE_FACTS[cfg.triton].int4_tcgen05_square_scratch):
+        parts.append(("int4_square_scratch", min(1024 * cfg.num_warps, SCALE_BYTES * cfg.block_m * cfg.block_n)))
     if mma == "tcgen05":
         parts.append(("mbarriers", TCGEN05_BARRIER_BYTES))
     loop = sum(b for _, b in parts)
@@ -270,8 +307,10 @@ def _scale_scratch(cfg: TritonConfig, mma: str) -> int:
     if mma == "tcgen05":
         # the accumulator comes out of tensor memory a row per thread: the B-scale vector (every column, for
         # every thread) is always converted, the A-scale vector only when a thread holds more than one row;
-        # both scratches count, unrounded (compiled, sm100: 4 * BN + 4 * BM when BM > 32 * num_warps)
-        return SCALE_BYTES * cfg.block_n + (SCALE_BYTES * cfg.block_m if cfg.block_m > threads else 0)
+        # both scratches count, unrounded (compiled, sm100: 4 * BN + 4 * BM when BM > 32 * num_warps; Triton 3.9.0
+        # keeps the B-scale vector in a layout that needs no conversion)
+        b_scale = SCALE_BYTES * cfg.block_n if RELEASE_FACTS[cfg.triton].tcgen05_converts_b_scale else 0
+        return b_scale + (SCALE_BYTES * cfg.block_m if cfg.block_m > threads else 0)
     converted = [n for n in (cfg.block_m, cfg.block_n) if n >= threads]
     scratch = max(converted) * SCALE_BYTES if converted else 0
     return -(-scratch // SCRATCH_ALIGN) * SCRATCH_ALIGN
@@ -358,6 +397,6 @@ def classic_estimate(cfg: TritonConfig) -> int:
     return cfg.num_stages * (cfg.block_m + cfg.block_n) * cfg.block_k * cfg.dtype.a_bytes
 
 
-__all__ = ["TritonFootprint", "footprint", "footprints", "mma_kind", "epilogue_kind", "epilogue_alignment",
+__all__ = ["ReleaseFacts", "RELEASE_FACTS", "TritonFootprint", "footprint", "footprints", "mma_kind", "epilogue_kind", "epilogue_alignment",
            "classic_estimate", "epilogue_bytes", "VERIFIED",
            "EPILOGUE_FILE"]
