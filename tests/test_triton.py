@@ -70,6 +70,30 @@ def test_golden(spec, expected):
     assert sum(b for _, b in fp.parts) == expected
 
 
+# Triton 3.9.0 (compiled with triton==3.9.0 on the CPU): the releases differ (smem_tactics.triton.model.RELEASE_FACTS)
+GOLDEN_39 = [
+    (("int8_w8a8", "sm100", 64, 16, 64, 4, 4), {}, 20496),            # int8 takes tcgen05 (3.6.0: mma.sync)
+    (("int4_w4a16", "sm100", 64, 64, 64, 8, 2), {}, 32784),           # BM == BK: + min(1024 x warps, 4 BM BN)
+    (("fp8_w8a8", "sm121", 32, 32, 256, 8, 6), dict(aligned=False), 16384),  # sm121 FP8 native: staged sum
+]
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_39)
+def test_golden_triton_39(spec, extra, expected):
+    fp = footprint(cfg(*spec, triton="3.9.0", **extra))
+    assert fp.shared_bytes == expected
+    assert sum(b for _, b in fp.parts) == expected
+
+
+def test_triton_39_refuses_what_changed_unmodelled():
+    # compiled under 3.9.0: 31760 B (3.6.0's rule says 30736 + 1024): the scale scratch changed, refused
+    with pytest.raises(ConfigError, match="dtype"):
+        footprint(cfg("fp8_w8a8_block", "sm100", 64, 256, 32, 4, 3, triton="3.9.0"))
+    assert footprint(cfg("fp8_w8a8_block", "sm100", 256, 128, 128, 4, 3)).shared_bytes == 149008  # 3.6.0
+    with pytest.raises(ConfigError, match="aligned"):
+        footprint(cfg("int8_w8a16", "sm90", 256, 16, 128, 8, 2, triton="3.9.0", aligned=False))
+
+
 @pytest.mark.parametrize("spec,extra,expected", GOLDEN_FACTS)
 def test_golden_specialization_facts(spec, extra, expected):
     fp = footprint(cfg(*spec, **extra))
@@ -170,6 +194,21 @@ def test_prune_vllm_space_sm120():
         assert d.shared_bytes > 101376 and "needs" in d.reason
     hook = autotune_pruner(dtype="bf16", gpu="rtx-5090", triton="3.6.0")
     assert len(hook(space[:40], {})) == len(prune(space[:40], dtype="bf16", gpu="rtx-5090", triton="3.6.0").kept)
+
+
+#: docs/triton.md: kept of vLLM's 1,920 configs on sm_120 at 101,376 B, and the fitting ones the usual estimate
+#: drops (the same under Triton 3.6.0 and 3.9.0; the full compile of every launch under 3.6.0 agrees, see the docs)
+PRUNE_COUNTS = {"bf16": (976, 328), "f16": (976, 328), "fp8_w8a8": (1456, 280), "fp8_w8a8_channel": (1456, 280),
+                "fp8_w8a8_block": (1624, 248), "int8_w8a8": (1456, 280), "int8_w8a16": (928, 280),
+                "int4_w4a16": (1256, 608)}
+
+
+@pytest.mark.parametrize("release", ["3.6.0", "3.9.0"])
+@pytest.mark.parametrize("dtype", sorted(PRUNE_COUNTS))
+def test_prune_counts_per_dtype(dtype, release):
+    result = prune(vllm_search_space(), dtype=dtype, gpu="rtx-5090", triton=release)
+    assert (len(result.kept), result.classic_would_drop) == PRUNE_COUNTS[dtype]
+    assert result.classic_would_keep == 0 and all(d.shared_bytes is not None for d in result.dropped)
 
 
 def test_prune_refuses_without_limit():

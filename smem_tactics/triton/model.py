@@ -85,8 +85,9 @@ class ReleaseFacts:
     fp8_upcast_cc: Tuple[int, ...]
     #: int8 x int8 dots take tcgen05 on sm100 (3.6.0 keeps them on mma.sync)
     int8_tcgen05: bool
-    #: the tcgen05 block-scale loop converts the B-scale vector (4 * BN bytes); 3.9.0 no longer does
-    tcgen05_converts_b_scale: bool
+    #: the tcgen05 block-scale loop's scale conversions follow the 3.6.0 rule (``_scale_scratch``); 3.9.0 sizes
+    #: them differently (compiled: 0 to 4 * max(BM, BN) bytes by tile and warps) and is refused until modelled
+    tcgen05_block_scale_modelled: bool
     #: the weight-only kernel without 16-divisibility on wgmma/tcgen05 stages its operands once (tcgen05: A
     #: twice); 3.9.0 multi-buffers the dequantized operand there in a way not yet modelled
     weight_only_unaligned_async_mma: bool
@@ -97,9 +98,9 @@ class ReleaseFacts:
 
 
 RELEASE_FACTS = {
-    "3.6.0": ReleaseFacts(fp8_upcast_cc=(90, 100, 121), int8_tcgen05=False, tcgen05_converts_b_scale=True,
+    "3.6.0": ReleaseFacts(fp8_upcast_cc=(90, 100, 121), int8_tcgen05=False, tcgen05_block_scale_modelled=True,
                           weight_only_unaligned_async_mma=True, int4_tcgen05_square_scratch=False),
-    "3.9.0": ReleaseFacts(fp8_upcast_cc=(90, 100), int8_tcgen05=True, tcgen05_converts_b_scale=False,
+    "3.9.0": ReleaseFacts(fp8_upcast_cc=(90, 100), int8_tcgen05=True, tcgen05_block_scale_modelled=False,
                           weight_only_unaligned_async_mma=False, int4_tcgen05_square_scratch=True),
 }
 
@@ -188,6 +189,11 @@ def _check_domain(cfg: TritonConfig) -> None:
                           f"16-byte aligned pointers and K % 16 == 0 for {cfg.dtype.value} with {mma_kind(cfg)} "
                           f"under Triton {cfg.triton}", "its unaligned dequantized operand is multi-buffered in a "
                           "way not yet modelled")
+    if (cfg.dtype is Variant.FP8_W8A8_BLOCK and mma_kind(cfg) == "tcgen05"
+            and not RELEASE_FACTS[cfg.triton].tcgen05_block_scale_modelled):
+        raise ConfigError("dtype", cfg.dtype.value, f"not fp8_w8a8_block with tcgen05 (sm100, M % 64 == 0) under "
+                          f"Triton {cfg.triton}", "its scale-conversion scratch changed in this release and is not "
+                          "yet modelled (3.6.0 is)")
     if not cfg.specialized_aligned and cfg.dtype is Variant.FP8_W8A8_BLOCK:
         raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
                           "16-byte aligned pointers and K % 16 == 0 for fp8_w8a8_block",
@@ -307,10 +313,8 @@ def _scale_scratch(cfg: TritonConfig, mma: str) -> int:
     if mma == "tcgen05":
         # the accumulator comes out of tensor memory a row per thread: the B-scale vector (every column, for
         # every thread) is always converted, the A-scale vector only when a thread holds more than one row;
-        # both scratches count, unrounded (compiled, sm100: 4 * BN + 4 * BM when BM > 32 * num_warps; Triton 3.9.0
-        # keeps the B-scale vector in a layout that needs no conversion)
-        b_scale = SCALE_BYTES * cfg.block_n if RELEASE_FACTS[cfg.triton].tcgen05_converts_b_scale else 0
-        return b_scale + (SCALE_BYTES * cfg.block_m if cfg.block_m > threads else 0)
+        # both scratches count, unrounded (compiled, sm100, Triton 3.6.0: 4 * BN + 4 * BM when BM > 32 * num_warps)
+        return SCALE_BYTES * cfg.block_n + (SCALE_BYTES * cfg.block_m if cfg.block_m > threads else 0)
     converted = [n for n in (cfg.block_m, cfg.block_n) if n >= threads]
     scratch = max(converted) * SCALE_BYTES if converted else 0
     return -(-scratch // SCRATCH_ALIGN) * SCRATCH_ALIGN
