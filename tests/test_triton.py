@@ -75,6 +75,7 @@ GOLDEN_39 = [
     (("int8_w8a8", "sm100", 64, 16, 64, 4, 4), {}, 20496),            # int8 takes tcgen05 (3.6.0: mma.sync)
     (("int4_w4a16", "sm100", 64, 64, 64, 8, 2), {}, 32784),           # BM == BK: + min(1024 x warps, 4 BM BN)
     (("fp8_w8a8", "sm121", 32, 32, 256, 8, 6), dict(aligned=False), 16384),  # sm121 FP8 native: staged sum
+    (("int8_w8a16", "sm80", 16, 32, 32, 4, 5), dict(zero_points=True, group_size=64), 10240),  # staged (3.6: 8192)
 ]
 
 

@@ -95,13 +95,18 @@ class ReleaseFacts:
     #: more (3.9.0; compiled over BM 64-256, BK 32-256, BN 16-256, 4/8 warps, 2-5 stages; the op behind it was
     #: not identified, so this is a measured rule)
     int4_tcgen05_square_scratch: bool
+    #: int8_w8a16, M = 16, BK = 32, BN = 8 x warps: the pipelined int8 B is dequantized in the dot-operand layout
+    #: with no staging buffer (3.6.0); 3.9.0 stages it like every other tile
+    int8_dequant_in_operand_layout: bool
 
 
 RELEASE_FACTS = {
     "3.6.0": ReleaseFacts(fp8_upcast_cc=(90, 100, 121), int8_tcgen05=False, tcgen05_block_scale_modelled=True,
-                          weight_only_unaligned_async_mma=True, int4_tcgen05_square_scratch=False),
+                          weight_only_unaligned_async_mma=True, int4_tcgen05_square_scratch=False,
+                          int8_dequant_in_operand_layout=True),
     "3.9.0": ReleaseFacts(fp8_upcast_cc=(90, 100), int8_tcgen05=True, tcgen05_block_scale_modelled=False,
-                          weight_only_unaligned_async_mma=False, int4_tcgen05_square_scratch=True),
+                          weight_only_unaligned_async_mma=False, int4_tcgen05_square_scratch=True,
+                          int8_dequant_in_operand_layout=False),
 }
 
 _ALL_VARIANTS = tuple(Variant)
@@ -194,6 +199,11 @@ def _check_domain(cfg: TritonConfig) -> None:
         raise ConfigError("dtype", cfg.dtype.value, f"not fp8_w8a8_block with tcgen05 (sm100, M % 64 == 0) under "
                           f"Triton {cfg.triton}", "its scale-conversion scratch changed in this release and is not "
                           "yet modelled (3.6.0 is)")
+    if not cfg.specialized_aligned and cfg.dtype is Variant.INT8_W8A8 and mma_kind(cfg) == "tcgen05":
+        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
+                          f"16-byte aligned pointers and K % 16 == 0 for int8_w8a8 with tcgen05 under Triton "
+                          f"{cfg.triton}", "unaligned, its int32 MMA is not pipelined (one buffer, one barrier "
+                          "compiled once): not yet modelled")
     if not cfg.specialized_aligned and cfg.dtype is Variant.FP8_W8A8_BLOCK:
         raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
                           "16-byte aligned pointers and K % 16 == 0 for fp8_w8a8_block",
@@ -254,11 +264,12 @@ def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
         # local_alloc the MMA reads (wgmma/tcgen05), or the blocked -> dot-operand conversion's buffer (mma.sync).
         b_raw = cfg.block_k * cfg.block_n if cfg.dtype is Variant.INT8_W8A16 else 0
         b_copies = cfg.num_stages - 1 if b_raw >= MIN_COPY_BYTES * threads else 0
-        # compiled (every mma.sync target, both releases): a pipelined int8 tile of one 32-deep k-step whose
+        # compiled (every mma.sync target, Triton 3.6.0): a pipelined int8 tile of one 32-deep k-step whose
         # columns are one 8-wide mma tile per warp (M = 16) is read from shared memory straight into the
         # dot-operand layout and dequantized there -- no second buffer
         direct_operand = (b_copies and mma == "mma.sync" and cfg.block_m == 16 and cfg.block_k == 32
-                          and cfg.block_n == 8 * cfg.num_warps)
+                          and cfg.block_n == 8 * cfg.num_warps
+                          and RELEASE_FACTS[cfg.triton].int8_dequant_in_operand_layout)
         b_parts = [("B", b_copies * b_raw),
                    ("B_dequant", 0 if direct_operand else cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
     else:
