@@ -85,9 +85,10 @@ class ReleaseFacts:
     fp8_upcast_cc: Tuple[int, ...]
     #: int8 x int8 dots take tcgen05 on sm100 (3.6.0 keeps them on mma.sync)
     int8_tcgen05: bool
-    #: the tcgen05 block-scale loop's scale conversions follow the 3.6.0 rule (``_scale_scratch``); 3.9.0 sizes
-    #: them differently (compiled: 0 to 4 * max(BM, BN) bytes by tile and warps) and is refused until modelled
-    tcgen05_block_scale_modelled: bool
+    #: the tcgen05 block-scale loop's scale conversions: ``rule`` (3.6.0, ``_scale_scratch``) or ``measured``
+    #: (3.9.0 sizes them by tile and warps in a way no rule explains: 0 to 4 * max(BM, BN) bytes, read from
+    #: ``data/triton_block_scale_tcgen05.json``, ``scripts/triton_block_scale_table.py``)
+    tcgen05_block_scale: str
     #: the weight-only kernel without 16-divisibility on wgmma/tcgen05 stages its operands once (tcgen05: A
     #: twice); 3.9.0 multi-buffers the dequantized operand there in a way not yet modelled
     weight_only_unaligned_async_mma: bool
@@ -101,10 +102,10 @@ class ReleaseFacts:
 
 
 RELEASE_FACTS = {
-    "3.6.0": ReleaseFacts(fp8_upcast_cc=(90, 100, 121), int8_tcgen05=False, tcgen05_block_scale_modelled=True,
+    "3.6.0": ReleaseFacts(fp8_upcast_cc=(90, 100, 121), int8_tcgen05=False, tcgen05_block_scale="rule",
                           weight_only_unaligned_async_mma=True, int4_tcgen05_square_scratch=False,
                           int8_dequant_in_operand_layout=True),
-    "3.9.0": ReleaseFacts(fp8_upcast_cc=(90, 100), int8_tcgen05=True, tcgen05_block_scale_modelled=False,
+    "3.9.0": ReleaseFacts(fp8_upcast_cc=(90, 100), int8_tcgen05=True, tcgen05_block_scale="measured",
                           weight_only_unaligned_async_mma=False, int4_tcgen05_square_scratch=True,
                           int8_dequant_in_operand_layout=False),
 }
@@ -194,11 +195,6 @@ def _check_domain(cfg: TritonConfig) -> None:
                           f"16-byte aligned pointers and K % 16 == 0 for {cfg.dtype.value} with {mma_kind(cfg)} "
                           f"under Triton {cfg.triton}", "its unaligned dequantized operand is multi-buffered in a "
                           "way not yet modelled")
-    if (cfg.dtype is Variant.FP8_W8A8_BLOCK and mma_kind(cfg) == "tcgen05"
-            and not RELEASE_FACTS[cfg.triton].tcgen05_block_scale_modelled):
-        raise ConfigError("dtype", cfg.dtype.value, f"not fp8_w8a8_block with tcgen05 (sm100, M % 64 == 0) under "
-                          f"Triton {cfg.triton}", "its scale-conversion scratch changed in this release and is not "
-                          "yet modelled (3.6.0 is)")
     if not cfg.specialized_aligned and cfg.dtype is Variant.INT8_W8A8 and mma_kind(cfg) == "tcgen05":
         raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
                           f"16-byte aligned pointers and K % 16 == 0 for int8_w8a8 with tcgen05 under Triton "
@@ -321,6 +317,8 @@ def _footprint(cfg: TritonConfig) -> TritonFootprint:
 def _scale_scratch(cfg: TritonConfig, mma: str) -> int:
     """The block-scale vectors' conversion scratch (see the module docstring)."""
     threads = 32 * cfg.num_warps
+    if mma == "tcgen05" and RELEASE_FACTS[cfg.triton].tcgen05_block_scale == "measured":
+        return int(_json_table(BLOCK_SCALE_FILE)[cfg.triton][epilogue_key(cfg.block_m, cfg.block_n, cfg.num_warps)])
     if mma == "tcgen05":
         # the accumulator comes out of tensor memory a row per thread: the B-scale vector (every column, for
         # every thread) is always converted, the A-scale vector only when a thread holds more than one row;
@@ -332,15 +330,20 @@ def _scale_scratch(cfg: TritonConfig, mma: str) -> int:
 
 
 EPILOGUE_FILE = Path(__file__).resolve().parent.parent / "data" / "triton_epilogue.json"
+BLOCK_SCALE_FILE = EPILOGUE_FILE.with_name("triton_block_scale_tcgen05.json")
 
 
 def epilogue_key(block_m: int, block_n: int, num_warps: int) -> str:
     return f"{block_m}x{block_n}_w{num_warps}"
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=None)
+def _json_table(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
 def _epilogue_table() -> dict:
-    return json.loads(EPILOGUE_FILE.read_text())
+    return _json_table(EPILOGUE_FILE)
 
 
 def epilogue_alignment(cfg: TritonConfig) -> str:
@@ -414,4 +417,4 @@ def classic_estimate(cfg: TritonConfig) -> int:
 
 __all__ = ["ReleaseFacts", "RELEASE_FACTS", "TritonFootprint", "footprint", "footprints", "mma_kind", "epilogue_kind", "epilogue_alignment",
            "classic_estimate", "epilogue_bytes", "VERIFIED",
-           "EPILOGUE_FILE"]
+           "EPILOGUE_FILE", "BLOCK_SCALE_FILE"]
