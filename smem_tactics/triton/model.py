@@ -32,7 +32,9 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
   operands get ``num_stages`` buffers (the MMA reads them asynchronously, like wgmma) and the loop allocates two
   8-byte MMA-completion mbarriers (compiled ttgir: ``local_alloc : memdesc<2x1xi64>``), 16 B. With 128x128 block
   scales the accumulator leaves tensor memory a row per thread each K step, and the scale vectors are converted
-  to that layout: ``4 * BN`` always, plus ``4 * BM`` when a thread holds more than one row (compiled, sm100).
+  to that layout: ``4 * BN`` always, plus ``4 * BM`` when a thread holds more than one row (compiled, sm100,
+  Triton 3.6.0); Triton 3.9.0 sizes it by tile and warps in a way no rule explains, so it is a measured table
+  (``data/triton_block_scale_tcgen05.json``).
 * **Weight-only kernel** (``fused_moe_kernel_gptq_awq``, vllm-project/vllm at 13cb3e44, ``int8_w8a16`` and
   ``int4_w4a16``; GPTQ or AWQ zero points, any group size). B is loaded, dequantized in registers
   (``(b - zp) * scale`` in fp32, then the compute type) and only then fed to the dot, so: an int8 B tile is still
@@ -51,6 +53,11 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
 * **FP8 upcast.** Where mma.sync has no FP8 (sm90/sm100 below M = 64) or Triton does not use it (sm121, unlike
   sm89/sm120), each operand is loaded from shared memory and upcast to f16 before the next is staged: two
   staged (unpipelined) operands reuse one buffer, the larger (compiled ttgir: ``local_load`` + ``tt.fp_to_fp``).
+
+* **Releases.** What differs between 3.6.0 and 3.9.0 is declared in ``RELEASE_FACTS`` (each found by compiling
+  with both): sm121 FP8 upcast (3.6.0 only), int8 tcgen05 (3.9.0 only), the tcgen05 block-scale term, an int4
+  tcgen05 scratch when BM == BK (3.9.0), the int8 weight-only operand-layout dequantization (3.6.0), and the
+  unaligned weight-only / int8 corners on wgmma/tcgen05 that 3.9.0 changes and the model refuses.
 
 **Domain.** Compiled against on the configs of the tuning spaces (vLLM's ``benchmark_moe.py`` and SGLang's
 tuner: BLOCK_SIZE_K >= 32, 4 or 8 warps, num_stages >= 2), aligned or not. Outside it other terms appear (a
