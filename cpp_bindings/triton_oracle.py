@@ -300,5 +300,6 @@ def installed_release() -> str:
     return parse_release(triton_version(), "installed Triton")
 
 
-__all__ = ["compile_shared", "prune_check", "PruneCheck", "launch_arguments", "project_kernels", "framework_kernels", "KernelSource",
+__all__ = ["compile_shared", "prune_check", "PruneCheck",
+           "launch_arguments", "project_kernels", "framework_kernels", "KernelSource",
            "triton_version", "installed_release", "FRAMEWORK_MODULES"]

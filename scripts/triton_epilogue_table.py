@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 from smem_tactics.cli import run_reporting_errors  # noqa: E402
 from smem_tactics.progress import ProgressBar  # noqa: E402
 from smem_tactics.triton.config import TritonConfig  # noqa: E402
-from smem_tactics.triton.model import EPILOGUE_FILE, VERIFIED, epilogue_alignment, epilogue_key, epilogue_kind, mma_kind  # noqa: E402
+from smem_tactics.triton.model import (EPILOGUE_FILE, VERIFIED, epilogue_alignment, epilogue_key,  # noqa: E402
+                                       epilogue_kind, mma_kind)
 
 BLOCKS = (16, 32, 64, 128, 256)
 WARPS = (4, 8)
@@ -100,7 +101,8 @@ def _run(args) -> int:
             compile_shared(cfg)
         bar.advance()
     table["_measured"] = table.get("_measured", {})
-    table["_measured"][release + (f" {args.kinds}" if kinds else "") + (f" {args.alignments}" if alignments else "")] = f"{len(jobs)} compiles, {time.monotonic() - start:.0f} s, CPU, this script"
+    run = release + (f" {args.kinds}" if kinds else "") + (f" {args.alignments}" if alignments else "")
+    table["_measured"][run] = f"{len(jobs)} compiles, {time.monotonic() - start:.0f} s, CPU, this script"
     path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     print(f"wrote {path} ({release}: {len(jobs)} entries)")
     return 0

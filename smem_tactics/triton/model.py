@@ -72,10 +72,10 @@ import gc
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Sequence, Tuple, Union
+from typing import Iterable, List, Tuple, Union
 
 from ..errors import ConfigError, SmemTacticsError, UnsupportedConfigError
-from .config import TritonConfig, Variant
+from .config import TARGETS, TritonConfig, Variant
 
 #: Scratch buffers are 128-byte aligned (``Allocation.cpp``: ``scratchAlignment = 128``).
 SCRATCH_ALIGN = 128
@@ -83,6 +83,7 @@ SCRATCH_ALIGN = 128
 MIN_COPY_BYTES = 4
 #: fp32 scale vectors of the block-scaled variant.
 SCALE_BYTES = 4
+
 
 @dataclass(frozen=True)
 class ReleaseFacts:
@@ -118,7 +119,7 @@ RELEASE_FACTS = {
 }
 
 _ALL_VARIANTS = tuple(Variant)
-_ALL_TARGETS = ("sm80", "sm86", "sm89", "sm90", "sm100", "sm120", "sm121")
+_ALL_TARGETS = tuple(TARGETS)
 #: Variants and targets compiled against, per release (the rest is refused, not guessed).
 VERIFIED = {
     "3.6.0": {"variants": _ALL_VARIANTS, "targets": _ALL_TARGETS},
@@ -422,6 +423,7 @@ def classic_estimate(cfg: TritonConfig) -> int:
     return cfg.num_stages * (cfg.block_m + cfg.block_n) * cfg.block_k * cfg.dtype.a_bytes
 
 
-__all__ = ["ReleaseFacts", "RELEASE_FACTS", "TritonFootprint", "footprint", "footprints", "mma_kind", "epilogue_kind", "epilogue_alignment",
+__all__ = ["ReleaseFacts", "RELEASE_FACTS", "TritonFootprint", "footprint", "footprints", "mma_kind",
+           "epilogue_kind", "epilogue_alignment",
            "classic_estimate", "epilogue_bytes", "VERIFIED",
            "EPILOGUE_FILE", "BLOCK_SCALE_FILE"]
