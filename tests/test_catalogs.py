@@ -403,6 +403,15 @@ def test_fp8_pre_filter_reports_zero_everywhere_so_the_tuner_keeps_every_tactic(
     assert all(s.profiled for s in screened) and "alpha_scales" in screened[0].reason
 
 
+def test_tactics_command_json_says_which_tactics_the_tuner_profiles(capsys):
+    assert main(["tactics", "--framework", "flashinfer", "--version", "0.6.9", "--gpu", "gb10", "--dtype", "bf16",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    gemm1 = data["gemms"][0]["tactics"]
+    assert [t["value"] for t in gemm1 if not t["tuner_prefilter"]["profiled"]] == [8]
+    assert any("reproduced index for index" in line for line in data["published"])
+
+
 def test_pre_filter_per_version():
     from smem_tactics.catalogs.prefilter import screen
 

@@ -236,7 +236,10 @@ def run(args) -> int:
         for r in reports:
             out["gemms"].append({
                 "gemm": r["gemm"],
-                "tactics": [{**t.to_dict(), "verdicts": {v: r["verdicts"][v][i].to_dict() for v in versions}}
+                "tactics": [{**t.to_dict(), "verdicts": {v: r["verdicts"][v][i].to_dict() for v in versions},
+                             **({"tuner_prefilter": {"profiled": r["screened"][i].profiled,
+                                                     "reason": r["screened"][i].reason}}
+                                if r["screened"] is not None else {})}
                             for i, t in enumerate(r["listing"])],
                 "summary": _summary_lines(r, versions, fv, arch, dtype)})
         if len(reports) == 2:
