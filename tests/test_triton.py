@@ -217,6 +217,15 @@ def test_prune_refuses_without_limit():
         prune([], dtype="bf16")
 
 
+def test_prune_bad_dtype_is_an_error_not_an_empty_answer(capsys):
+    with pytest.raises(ConfigError, match="dtype"):
+        prune(vllm_search_space()[:4], dtype="int5", gpu="rtx-5090", triton="3.6.0")
+    with pytest.raises(ConfigError, match="group_size"):
+        prune(vllm_search_space()[:4], dtype="int4_w4a16", gpu="rtx-5090", triton="3.6.0", group_size=48)
+    code, out, err = run_cli(capsys, "triton", "prune", "--dtype", "int5", "--gpu", "rtx-5090", "--triton", "3.6.0")
+    assert code == 2 and err.startswith("error: dtype") and "int4_w4a16" in err and not out
+
+
 def run_cli(capsys, *argv):
     code = main(list(argv))
     out = capsys.readouterr()

@@ -99,6 +99,9 @@ def prune(configs: Iterable[Any], *, dtype: str, gpu: Optional[str] = None, limi
         raise ConfigError("gpu / limit", None, "a GPU name, a limit in bytes, or a visible GPU", "limit unknown")
     tgt = parse_target(target) if target else parse_target(lim.arch or (gpu_facts(gpu).arch if gpu else ""))
     release = parse_release(triton) if triton else installed_release()
+    # the arguments shared by every config are checked once: a bad one is an error, not 1,920 dropped configs
+    TritonConfig.create(dtype, tgt, release, block_m=16, block_n=16, block_k=16, k=k, aligned=aligned,
+                        group_size=group_size, zero_points=zero_points)
     kept: List[Any] = []
     dropped: List[Dropped] = []
     classic_drop = classic_keep = 0
