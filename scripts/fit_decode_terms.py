@@ -57,8 +57,11 @@ FIT_ROLES = ("base", "s2", "nosmem", "coop", "m64")
 MAX_PASS_SPREAD = 0.10
 
 SM12X_TRANSFER = (
-    ("launch_overhead_us", "assumed to transfer: the host and driver launch path is the same code on SM12x (CUDA 13 "
-                           "driver, cudaLaunchKernelEx); not measured there"),
+    ("launch_overhead_us", "transfers in part: the host and driver launch path (the empty-kernel launch floor) is the "
+                           "same code on SM12x (CUDA 13 driver, cudaLaunchKernelEx); the fitted value also holds the "
+                           "kernel's on-GPU prologue, pipeline fill and tail on the H200's 132-SM persistent grid, which "
+                           "scale with SM count, clocks and memory latency: so the fit is an SM90 override, and the SM12x "
+                           "families keep their own value; not measured there"),
     ("group_switch_ns", "assumed to transfer in kind, not in value: SM120 grouped GEMMs run the same SM90 array kernel "
                         "(tensormap rewrite + fence per group switch, smem_tactics/layout/kernel.py); the time per "
                         "switch scales with SM120's clock and memory latency, which no SM12x measurement here gives"),
