@@ -206,6 +206,28 @@ def require_limit(field: str, value: Any, allow_none: bool = False) -> Optional[
     return require_strict_int(field, value, 1, MAX_LIMIT_BYTES, what)
 
 
+def require_cutlass(field: str, value: Any, default: Any = None) -> Any:
+    """A CUTLASS release (a string such as ``"4.5.0"`` or a :class:`~smem_tactics.versions.CutlassVersion`) as a
+    CutlassVersion; ``None`` gives ``default`` (when there is one). An unknown or malformed release is refused
+    here, never turned into a verdict of "not modelled" downstream."""
+    from .errors import VersionError
+    from .versions import CutlassVersion
+
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, (str, CutlassVersion)):
+        raise bad(field, _shown(value) if isinstance(value, (int, float, bool, bytes)) else
+                  f"<{type(value).__name__}>", 'a CUTLASS release as a string, e.g. "4.5.0"',
+                  f"a {type(value).__name__}")
+    if isinstance(value, str):
+        require_str(field, value, 'a CUTLASS release, e.g. "4.5.0"', max_len=200)
+    try:
+        return CutlassVersion.parse(value)
+    except VersionError as e:
+        raise bad(field, value, "a modelled CUTLASS release such as 4.2.0, 4.5.0 or 4.7.0",
+                  str(e).split(": ", 1)[-1]) from None
+
+
 def require_items(field: str, value: Any, check: Callable[[str, Any], T], max_items: int = 4096,
                   allow_empty: bool = False) -> tuple:
     """A list/tuple/set argument, each item passed through ``check(field[i], item)``; a string (a sequence of
@@ -483,6 +505,7 @@ __all__ = [
     "MAX_JSON_BYTES", "MAX_JSON_DEPTH", "MAX_INT_DIGITS", "MAX_FILE_BYTES", "MAX_LIMIT_BYTES", "MAX_ROWS", "MAX_JOBS",
     "bad", "require_int", "require_float", "require_str", "require_choice", "require_instance",
     "require_limit_bytes", "require_strict_int", "require_bool", "require_config", "require_limit", "require_items",
+    "require_cutlass",
     "csv_values", "refuse_conflicts", "require_together", "json_depth", "json_document",
     "read_bytes", "read_text", "read_json_file", "write_text", "require_out_dir", "LineAnswer", "json_lines",
     "int_arg", "float_arg", "str_arg",

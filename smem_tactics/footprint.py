@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from .config import Arch, KernelConfig, StageConvention
+from .contract import require_config
 from .errors import ConfigError, UnsupportedConfigError
 from .layout.epilogue import EpilogueLayout, epilogue_layout
 from .layout.kernel import sm90_array_kernel
@@ -223,6 +224,8 @@ def footprint(cfg: KernelConfig) -> Footprint:
     the answer itself is kept on the config object (not in a global cache, which in a large search costs the
     garbage collector more than replaying the layout does).
     """
+    if cfg.__class__ is not KernelConfig:
+        require_config("config", cfg)
     memo = cfg.__dict__
     fp = memo.get("_footprint")
     if fp is not None:
@@ -288,8 +291,10 @@ def footprints(configs: Iterable[KernelConfig], errors: str = "raise") -> list:
     ``errors="raise"`` raises the first :class:`~smem_tactics.errors.UnsupportedConfigError`; ``errors="keep"``
     puts the error object in that config's place and goes on.
     """
-    if errors not in ("raise", "keep"):
+    if errors not in ("raise", "keep") or not isinstance(errors, str):
         raise ConfigError("errors", errors, ("raise", "keep"))
+    if isinstance(configs, (str, bytes, KernelConfig)) or not hasattr(configs, "__iter__"):
+        raise ConfigError("configs", f"<{type(configs).__name__}>", "an iterable of KernelConfig")
     out = []
     append = out.append
     with gc_paused():
