@@ -253,7 +253,7 @@ def test_every_command_is_fuzzed():
 
 @pytest.mark.parametrize("command", FAST)
 def test_cli_contract(command):
-    examples = {"doctor": 3, "table": 6, "emit": 6}.get(command, 10) * SCALE
+    examples = {"doctor": 3, "table": 6, "emit": 6, "compile-facts": 4}.get(command, 10) * SCALE
 
     @settings(max_examples=examples, **SETTINGS)
     @given(command_lines(command))
@@ -304,7 +304,7 @@ def test_configs_files_answer_per_line(lines):
     assert len(answered) == len(nonblank), (lines, out)  # one answer (or error object) per line, in order
 
 
-@settings(max_examples=15 * SCALE, **SETTINGS)
+@settings(max_examples=8 * SCALE, **SETTINGS)
 @given(config_lines())
 def test_one_config_argument(line):
     text = line.decode("utf-8", "surrogateescape")
