@@ -261,6 +261,9 @@ def verify_with_oracle(tables: Sequence[dict], tree=None, compiler: str = "g++",
             if name not in cache:
                 todo[name] = c
     if todo:
+        from cpp_bindings.oracle import check_canary
+
+        check_canary(tree, compiler)  # a broken tree is said to be broken, not N candidates that "mismatch"
         names = sorted(todo)
         configs = [KernelConfig.from_dict(todo[n]["config"]) for n in names]
         results = run_probe(configs, tree, compiler=compiler, jobs=jobs, progress=progress)
