@@ -48,6 +48,10 @@ def main(argv=None) -> int:
     ap.add_argument("--sample", type=int, help="compile N kernels evenly spaced over the list (a legality sweep)")
     ap.add_argument("--shard", default="", metavar="I/N", help="compile only the I-th of N equal parts (1-based)")
     ap.add_argument("--merge", nargs="+", metavar="JSON", help="write one summary from the --json files of shards")
+    ap.add_argument("--from-facts", nargs="+", metavar="FACTS",
+                    help="write the summary of the shipped emitted set from compile-facts files (smem-tactics "
+                         "compile-facts --emitted --targets 120a,121a compiles the same unit, one target per nvcc "
+                         "run, and records the same checks); compiles nothing")
     ap.add_argument("--build-dir", default=str(ROOT / "out" / "emitted"), help="where .cu files are written")
     ap.add_argument("--summary", default=str(ROOT / "docs" / "emitted_compile_summary.md"),
                     help="Markdown summary path ('' for none)")
@@ -56,6 +60,8 @@ def main(argv=None) -> int:
 
     if args.merge:
         return _merge(args.merge, args.summary)
+    if args.from_facts:
+        return _from_facts(args.from_facts, args.summary, args.targets)
     tree = resolve_tree(args.cutlass, None) if args.cutlass else None
     if args.space:
         # the synthesized space of the release being compiled against (the tables' 4.5.0 by default)
@@ -142,6 +148,70 @@ def _merge(paths, summary: str) -> int:
     write_summary(results, meta, summary)
     ok = sum(r.ok for r in results)
     print(f"{ok} compiled, {len(results) - ok} failed (merged {len(paths)} shards) -> {summary}", file=sys.stderr)
+    return 0 if ok == len(results) else 1
+
+
+def _from_facts(paths, summary: str, targets_text: str) -> int:
+    """The emitted set's summary from compile-facts records: a kernel is ``ok`` when every target compiled there
+    (registers read, static_asserts passed, MMA instructions in the SASS); a target without a record fails it."""
+    from smem_tactics.compile_facts import load_facts
+    from smem_tactics.contract import bad
+    from smem_tactics.emit.build import BuildResult, write_summary
+    from smem_tactics.tables import emitted_candidates
+
+    cands, version, tables = emitted_candidates()
+    files = [load_facts(p) for p in paths]
+    for f in files:
+        if f.cutlass != version:
+            raise bad("--from-facts", f.path, f"facts of CUTLASS {version} (the tables' release)",
+                      f"CUTLASS {f.cutlass}")
+    if len({f.nvcc for f in files}) != 1 or len({f.flags for f in files}) != 1:
+        raise bad("--from-facts", " ".join(paths), "files of one nvcc release and one set of flags",
+                  "they differ")
+    targets = tuple(f"sm_{t.strip().removeprefix('sm_')}" for t in (targets_text or "120a,121a").split(",") if t)
+    records = {}
+    for f in files:
+        records.update(f.by_kernel)
+    results = []
+    for c in cands:
+        r = BuildResult(c.name, c.total_bytes, c.stages, tuple(t.removeprefix("sm_") for t in targets))
+        errors = []
+        for t in targets:
+            rec = records.get((c.name, t))
+            if rec is None:
+                errors.append(f"{t}: no compile facts")
+                continue
+            r.seconds += rec.compile_seconds
+            if not rec.ok:
+                errors.append(f"{t}: {rec.error}")
+                continue
+            r.registers[t] = rec.registers
+            r.mma_instructions[t] = rec.mma_instructions
+            if rec.total_bytes != c.total_bytes or rec.stages != c.stages:
+                errors.append(f"{t}: the facts were compiled for {rec.total_bytes} B / {rec.stages} stages")
+        r.ok = not errors
+        r.error = "; ".join(errors)
+        results.append(r)
+    machines = sorted({rec.machine for rec in records.values()})
+    builds = sorted({rec.nvcc_version for rec in records.values()})
+    meta = {
+        "command": "python3 scripts/compile_emitted.py --from-facts " + " ".join(paths),
+        "when": "when the facts were compiled (smem-tactics compile-facts; see the facts files)",
+        "machine": "; ".join(machines),
+        "nvcc": ", ".join(builds),
+        "cutlass": version,
+        "targets": ", ".join(targets),
+        "flags": files[0].flags,
+        "tables": f"the SM12x kernels of {tables} shipped tactic tables",
+        "jobs": "as recorded per facts run",
+        "wall_seconds": f"{sum(r.seconds for r in results):.0f} (sum of nvcc seconds)",
+    }
+    write_summary(results, meta, summary)
+    ok = sum(r.ok for r in results)
+    print(f"{ok} compiled, {len(results) - ok} failed (from compile facts) -> {summary}", file=sys.stderr)
+    for r in results:
+        if not r.ok:
+            print(f"  {r.name}: {r.error}", file=sys.stderr)
     return 0 if ok == len(results) else 1
 
 

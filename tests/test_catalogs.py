@@ -333,7 +333,7 @@ def test_tactics_command_bad_gemm_is_a_usage_error(capsys):
     assert "invalid choice: 3" in err and "Traceback" not in err
 
 
-def test_tactics_command_flashinfer_069_gb10_explains_every_failure_and_the_published_count(capsys):
+def test_tactics_command_flashinfer_069_gb10_explains_every_failure_and_reproduces_the_published_lists(capsys):
     assert main(["tactics", "--framework", "flashinfer", "--version", "0.6.9", "--gpu", "gb10", "--dtype", "nvfp4"]) == 0
     out = capsys.readouterr().out
     assert "CUTLASS 4.4.2 rules: 4 of 12 cannot run (tuner values -- no dispatch case: 4, 5, 10, 11)" in out
@@ -341,8 +341,87 @@ def test_tactics_command_flashinfer_069_gb10_explains_every_failure_and_the_publ
             "35; shared memory: 20, 21)") in out
     assert "  20 (GEMM2 #8 256x128x128 (CtaShape256x128x64B) FINALIZE): shared memory: 102400 B > 101376 B" in out
     assert "  4 (GEMM1 #4 128x128x512 (CtaShape128x128x256B)): no dispatch case: dispatchMoeGemmSelectTileShape" in out
-    # the published count (PR #2997: 19) against what the catalog explains (14): said, not hidden
-    assert "published: 19 tactics failed on gb10" in out and "the catalog explains 14" in out
+    assert "published (NvFP4-CUTLASS probe, https://github.com/flashinfer-ai/flashinfer/pull/2997)" in out
+    assert "GEMM1: reproduced index for index (4)" in out and "GEMM2: reproduced index for index (10)" in out
+    # the published file is the union of three probes keyed by op only: loaded for NVFP4 it also blocks GEMM1 7
+    assert "19 entries" in out and "also blocks [7], which run on this path" in out
+
+
+# -- PR #2997's GB10 probe, index for index ----------------------------------------------------------------
+# https://github.com/flashinfer-ai/flashinfer/pull/2997 ("Validation / DGX Spark / GB10 (SM121), tested by @askliar";
+# the same text is the message of flashinfer main's squash commit f8a2da2c882564ee21cb809643b74c5f1895d6c7). The probe
+# (flashinfer/tactics_blocklist_gen.py of that commit) runs cutlass_fused_moe under autotune with SwiGLU, bf16 output
+# and fused finalize, and records what AutoTuner.stats.failed_tactics collects: tactics that were profiled and
+# failed. Its file's _metadata names FlashInfer 0.6.9. Written out here, not read from the catalog data.
+PR_2997_GB10 = {
+    "nvfp4": ([10, 11, 4, 5], [34, 35, 16, 17, 20, 21, 22, 23, 28, 29]),  # [NvFP4-CUTLASS]
+    "fp8": ([19, 20], [40, 41]),  # [Fp8-PerTensor-CUTLASS]
+    "bf16": ([5, 7], []),  # [BF16-CUTLASS]
+}
+PR_2997_FILE = {"trtllm::fused_moe::gemm1::MoERunner": [19, 4, 5, 20, 7, 10, 11],
+                "trtllm::fused_moe::gemm2::MoERunner": [34, 35, 40, 41, 16, 17, 20, 21, 22, 23, 28, 29]}
+
+
+def _probe_records(version, dtype, gemm):
+    from smem_tactics.catalogs.prefilter import screen
+
+    fv = resolve_version("flashinfer", version)
+    verdicts = judge_all(tactics("flashinfer", version, "sm121", dtype, gemm), GB10, "4.4.2")
+    screened = screen(fv, dtype, verdicts, GB10, "4.4.2")
+    return sorted(s.verdict.tactic.value for s in screened if s.fails_when_profiled), screened
+
+
+@pytest.mark.parametrize("dtype", sorted(PR_2997_GB10))
+def test_flashinfer_069_gb10_reproduces_pr_2997_failed_tactics_index_for_index(dtype):
+    for gemm, published in zip((1, 2), PR_2997_GB10[dtype]):
+        ours, _ = _probe_records("0.6.9", dtype, gemm)
+        assert ours == sorted(published), (dtype, gemm)
+
+
+def test_pr_2997_file_is_the_union_of_the_three_probes_and_counts_19():
+    union = {1: set(), 2: set()}
+    for g1, g2 in PR_2997_GB10.values():
+        union[1] |= set(g1)
+        union[2] |= set(g2)
+    assert union[1] == set(PR_2997_FILE["trtllm::fused_moe::gemm1::MoERunner"])
+    assert union[2] == set(PR_2997_FILE["trtllm::fused_moe::gemm2::MoERunner"])
+    assert len(union[1]) + len(union[2]) == 19
+
+
+def test_bf16_gemm1_pre_filter_sizes_the_plain_kernel_so_the_gated_5_and_7_are_profiled_and_8_is_not():
+    ours, screened = _probe_records("0.6.9", "bf16", 1)
+    by_value = {s.verdict.tactic.value: s for s in screened}
+    assert [v for v, s in by_value.items() if not s.verdict.fits] == [5, 7, 8]
+    assert by_value[5].profiled and by_value[7].profiled and not by_value[8].profiled
+    assert "98304 B" in by_value[5].reason and "106496 B" in by_value[5].reason
+    assert "131072 B" in by_value[8].reason
+    assert ours == [5, 7]
+
+
+def test_fp8_pre_filter_reports_zero_everywhere_so_the_tuner_keeps_every_tactic():
+    _, screened = _probe_records("0.6.9", "fp8", 1)
+    assert all(s.profiled for s in screened) and "alpha_scales" in screened[0].reason
+
+
+def test_tactics_command_json_says_which_tactics_the_tuner_profiles(capsys):
+    assert main(["tactics", "--framework", "flashinfer", "--version", "0.6.9", "--gpu", "gb10", "--dtype", "bf16",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    gemm1 = data["gemms"][0]["tactics"]
+    assert [t["value"] for t in gemm1 if not t["tuner_prefilter"]["profiled"]] == [8]
+    assert any("reproduced index for index" in line for line in data["published"])
+
+
+def test_pre_filter_per_version():
+    from smem_tactics.catalogs.prefilter import screen
+
+    assert screen(resolve_version("flashinfer", "0.6.4"), "nvfp4", [], GB10, "4.2.1") is None
+    # 0.7.x probes the TMA WS dispatch: on 0.6.9's six-tile NVFP4 list it would drop the four tiles without a case
+    verdicts = judge_all(tactics("flashinfer", "0.6.9", "sm121", "nvfp4", 1), GB10, "4.4.2")
+    screened = screen(resolve_version("flashinfer", "0.7.2.post1"), "nvfp4", verdicts, GB10, "4.4.2")
+    assert [s.verdict.tactic.value for s in screened if not s.profiled] == [4, 5, 10, 11]
+    screened = screen(resolve_version("flashinfer", "0.6.9"), "nvfp4", verdicts, GB10, "4.4.2")
+    assert all(s.profiled for s in screened)
 
 
 # -- the oracle on the framework's own composition (compiles; one batch per kernel family) ------------------

@@ -59,6 +59,9 @@ class FrameworkVersion:
     #: the lists were not read at this version's tag: a runner's own tactic counts must match them at run time
     runtime_check: bool = False
     alternates: tuple = ()  # other catalogs whose lists a runner may carry (tried, counts checked, in order)
+    #: FlashInfer's get_valid_tactics occupancy pre-filter as read in this version's source (see .prefilter), or
+    #: empty where the version has none
+    occupancy_query: dict = field(repr=False, default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -117,7 +120,7 @@ def _build(framework: str, key: str, raw: dict, display: str) -> FrameworkVersio
                             raw["finalize_switch"], archs, notes, bool(raw.get("smem_guard")),
                             raw.get("activation_enum"), raw.get("activation_source", ""), raw.get("empty_list", ""),
                             dict(raw.get("cache") or {}), bool(raw.get("blocklist")), bool(raw.get("runtime_check")),
-                            tuple(raw.get("alternates", ())))
+                            tuple(raw.get("alternates", ())), dict(raw.get("occupancy_query") or {}))
 
 
 def known_versions(framework: str) -> tuple:

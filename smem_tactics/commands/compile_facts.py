@@ -36,6 +36,9 @@ def register(sub) -> None:
                        help="every synthesized config of an SM12x arch and dtype(s) that fits --limit-bytes")
     which.add_argument("--limit-bytes", type=int_arg(1, 1 << 24, "bytes per block"), metavar="BYTES",
                        help="with --space: the limit (default 101376)")
+    which.add_argument("--emitted", action="store_true",
+                       help="only the candidates the tables emit as C++ (the set docs/emitted_compile_summary.md "
+                            "lists; with --targets 120a,121a its compile summary can be written from the facts)")
     which.add_argument("--kernels", metavar="NAME[,NAME]", help="only these kernels of the set (by name)")
     which.add_argument("--limit", type=int_arg(1, 100_000, "a number of kernels"), metavar="N",
                        help="only the first N kernels (by name)")
@@ -96,8 +99,9 @@ def _kernels(args, tree):
         cands = space_candidates(args.space, limit, version)
         what = f"synthesized space {args.space} under {limit} B"
     else:
-        cands, version, count = table_candidates(args.tables)
-        what = f"every candidate of {count} SM12x tactic tables ({args.tables or 'shipped'})"
+        cands, version, count = table_candidates(args.tables, emitted_only=args.emitted)
+        what = (f"every {'emitted ' if args.emitted else ''}candidate of {count} SM12x tactic tables "
+                f"({args.tables or 'shipped'})")
     if args.kernels is not None:
         names = csv_values("--kernels", args.kernels, allowed="kernel names of the set (see --dry-run)")
         by_name = {c.name: c for c in cands}
@@ -165,7 +169,7 @@ def run(args) -> int:
     from ..emit.cutlass_tu import NVCC_FLAGS
     from ..progress import ProgressBar
 
-    refuse_conflicts(args, ("tables", "space"), ("limit", "sample"), ("jobs", "ray_address"))
+    refuse_conflicts(args, ("tables", "space"), ("emitted", "space"), ("limit", "sample"), ("jobs", "ray_address"))
     if args.limit_bytes is not None and not args.space:
         require_together(args, "space", "limit_bytes")
     targets = _targets(args.targets)

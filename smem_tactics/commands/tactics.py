@@ -20,6 +20,7 @@ from ..catalogs import (
     resolve_version,
     tactics,
 )
+from ..catalogs.prefilter import screen
 from ..catalogs.verdicts import FITS, KIND_UNKNOWN, SMEM
 from ..errors import DeviceError, VersionError
 from ..versions import CutlassVersion
@@ -74,7 +75,7 @@ def _verdict_cell(v) -> str:
 
 def _published(fv, arch: str, dtype: str, gemm) -> list:
     return [p for p in published_failures() if p["framework"] == fv.framework and p["version"] == fv.key
-            and p["arch"] in (arch, "sm120" if arch == "sm121" else arch) and p["dtype"] == dtype
+            and p["arch"] in (arch, "sm120" if arch == "sm121" else arch) and p["dtype"] in (dtype, "*")
             and p.get("gemm") == gemm]
 
 
@@ -83,7 +84,36 @@ def _report_gemm(fv, arch: str, dtype: str, gemm: int, args, limit, versions: tu
     listing = tactics(fv.framework, fv.key, arch, dtype, gemm, finalize)
     per_version = {v: judge_all(listing, limit.smem_per_block_optin, v, args.output, args.activation)
                    for v in versions}
-    return {"gemm": gemm, "listing": listing, "verdicts": per_version}
+    screened = screen(fv, dtype, per_version[versions[0]], limit.smem_per_block_optin, versions[0], args.output)
+    return {"gemm": gemm, "listing": listing, "verdicts": per_version, "screened": screened}
+
+
+def probe_failures(report: dict, versions: tuple) -> list:
+    """The verdicts an offline probe records as failing: cannot run (under every release asked about) and offered
+    to the profiler by the version's pre-filter (all of them where it has none)."""
+    cannot = failing(report, versions)
+    if report["screened"] is None:
+        return cannot
+    profiled = {s.verdict.tactic.value for s in report["screened"] if s.profiled}
+    return [x for x in cannot if x.tactic.value in profiled]
+
+
+def _prefilter_lines(report: dict, versions: tuple) -> list:
+    screened = report["screened"]
+    if screened is None:
+        return []
+    dropped = [s for s in screened if not s.profiled]
+    lines = [f"tuner pre-filter (get_valid_tactics occupancy query): drops "
+             f"{', '.join(str(s.verdict.tactic.value) for s in dropped) or 'none'}; profiled and cannot run: "
+             f"{', '.join(str(x.tactic.value) for x in probe_failures(report, versions)) or 'none'}"]
+    if dropped == [] and any("keeps them all" in s.reason for s in screened):
+        lines.append(f"  every tactic: {screened[0].reason}")
+    by_value = {s.verdict.tactic.value: s for s in screened}
+    for x in failing(report, versions):
+        s = by_value[x.tactic.value]
+        if not s.profiled or s.reason.startswith("occupancy > 0: the query sizes"):
+            lines.append(f"  {x.tactic.value}: {'profiled' if s.profiled else 'never profiled'} -- {s.reason}")
+    return lines
 
 
 def failing(report: dict, versions: tuple) -> list:
@@ -110,6 +140,7 @@ def _summary_lines(report: dict, versions: tuple, fv, arch: str, dtype: str) -> 
     if fb is not None:
         fbv = report["verdicts"][versions[0]][0]
         lines.append(f"fallback (tactic -1 -> index 0): {fb.short()}: {fbv.reason}")
+    lines += _prefilter_lines(report, versions)
     for pub in _published(fv, arch, dtype, report["gemm"]):
         smem = sorted({x.tactic.index for v in versions for x in report["verdicts"][v] if x.cause == SMEM})
         if "failed" in pub:
@@ -126,17 +157,63 @@ def _summary_lines(report: dict, versions: tuple, fv, arch: str, dtype: str) -> 
     return lines
 
 
-def _published_both(reports: list, versions: tuple, fv, arch: str, dtype: str) -> list:
-    """Published counts over both GEMMs (FlashInfer's combined tactic vector) against what the catalog explains."""
+def _probe_settings_match(pub: dict, args) -> bool:
+    return (pub.get("activation", args.activation) == args.activation and pub.get("output", args.output) == args.output
+            and pub.get("finalize", not args.no_finalize) == (not args.no_finalize))
+
+
+def _published_probe(pub: dict, reports: list, versions: tuple, args) -> list:
+    """A published per-GEMM list of failing tuner values against what the probe would record."""
+    where = f"published ({pub.get('probe', 'probe')} probe, {pub.get('url') or pub['source']})"
+    theirs = {int(g): sorted(v) for g, v in pub["failed_values"].items()}
+    shown = ", ".join(f"GEMM{g} {theirs[g]}" for g in sorted(theirs))
+    if not _probe_settings_match(pub, args):
+        return [f"{where}: {shown}; not compared: the probe ran with activation {pub.get('activation')}, output "
+                f"{pub.get('output')}, finalize {'on' if pub.get('finalize') else 'off'}"]
+    lines = [f"{where}: {shown}"]
+    for r in reports:
+        ours = sorted(x.tactic.value for x in probe_failures(r, versions))
+        want = theirs.get(r["gemm"], [])
+        if ours == want:
+            lines.append(f"  GEMM{r['gemm']}: reproduced index for index"
+                         + (f" ({len(want)}), each with its reason above" if want else " (none fails there)"))
+        else:
+            lines.append(f"  GEMM{r['gemm']}: NOT reproduced: the catalog gives {ours}; missing "
+                         f"{sorted(set(want) - set(ours))}, extra {sorted(set(ours) - set(want))}")
+    return lines
+
+
+def _published_file(pub: dict, reports: list, versions: tuple) -> list:
+    """A published blocklist file (keyed by op only) read as if loaded for this dtype path."""
+    lines = [f"published blocklist file ({pub.get('url') or pub['source']}): {pub['failed']} entries, {pub['message']}"]
+    for r in reports:
+        blocked = set()
+        for key, values in pub["invalid_tactics"].items():
+            if f"::gemm{r['gemm']}::" in key:
+                blocked |= set(values)
+        runs = {x.tactic.value for x in r["verdicts"][versions[0]] if x.fits}
+        mine = {x.tactic.value for x in failing(r, versions)}
+        values = {t.value for t in r["listing"]}
+        parts = [f"blocks {len(blocked & mine)} of the {len(mine)} that cannot run"]
+        if blocked & runs:
+            parts.append(f"also blocks {sorted(blocked & runs)}, which run on this path")
+        if blocked - values:
+            parts.append(f"{sorted(blocked - values)} are not values of this path")
+        lines.append(f"  loaded for this path, GEMM{r['gemm']}: " + "; ".join(parts))
+    return lines
+
+
+def _published_both(reports: list, versions: tuple, fv, arch: str, dtype: str, args) -> list:
+    """Published failures over both GEMMs (FlashInfer's combined tactic vector) against what the catalog explains."""
     lines = []
     for pub in _published(fv, arch, dtype, None):
-        ours = [x for r in reports for x in failing(r, versions)]
-        values = ", ".join(str(x.tactic.value) for x in ours)
         if "failed_values" in pub:
-            match = sorted(pub["failed_values"]) == sorted(x.tactic.value for x in ours)
-            lines.append(f"published: {pub['source']}: failing tuner values {pub['failed_values']}; the catalog "
-                         f"{'reproduces them exactly' if match else 'gives ' + values}")
+            lines += _published_probe(pub, reports, versions, args)
+        elif "invalid_tactics" in pub:
+            lines += _published_file(pub, reports, versions)
         else:
+            ours = [x for r in reports for x in failing(r, versions)]
+            values = ", ".join(str(x.tactic.value) for x in ours)
             lines.append(f"published: {pub['failed']} tactics failed on {pub['gpu']} ({pub['source']}); the catalog "
                          f"explains {len(ours)} (tuner values {values}); {pub['note']}")
     return lines
@@ -159,11 +236,14 @@ def run(args) -> int:
         for r in reports:
             out["gemms"].append({
                 "gemm": r["gemm"],
-                "tactics": [{**t.to_dict(), "verdicts": {v: r["verdicts"][v][i].to_dict() for v in versions}}
+                "tactics": [{**t.to_dict(), "verdicts": {v: r["verdicts"][v][i].to_dict() for v in versions},
+                             **({"tuner_prefilter": {"profiled": r["screened"][i].profiled,
+                                                     "reason": r["screened"][i].reason}}
+                                if r["screened"] is not None else {})}
                             for i, t in enumerate(r["listing"])],
                 "summary": _summary_lines(r, versions, fv, arch, dtype)})
         if len(reports) == 2:
-            out["published"] = _published_both(reports, versions, fv, arch, dtype)
+            out["published"] = _published_both(reports, versions, fv, arch, dtype, args)
         print(json.dumps(out, indent=2))
         return 0
     print(f"{fv.label} on {arch} ({limit.describe()}), dtype {dtype}, output {args.output}")
@@ -185,7 +265,7 @@ def run(args) -> int:
         for line in _summary_lines(r, versions, fv, arch, dtype):
             print(line)
     if len(reports) == 2:
-        for line in _published_both(reports, versions, fv, arch, dtype):
+        for line in _published_both(reports, versions, fv, arch, dtype, args):
             print(line)
     return 0
 
