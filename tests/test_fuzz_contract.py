@@ -45,13 +45,21 @@ SETTINGS = dict(deadline=None, derandomize=SCALE == 1, database=None,
 
 WORK = Path(tempfile.mkdtemp(prefix="smem_fuzz_"))
 GOOD_CONFIG = {"arch": "sm120", "a": "nvfp4", "c": None, "d": "bf16", "tile": [128, 128, 128]}
-(WORK / "good.jsonl").write_text(json.dumps(GOOD_CONFIG) + "\n" + json.dumps({"arch": "sm90", "a": "bf16"}) + "\n")
-(WORK / "bad.jsonl").write_bytes(b'{"arch": "sm90", "a": "bf16"}\n\xff\xfe\n' + b"[" * 2000 + b"\n" +
-                                 b'{"arch": "sm90", "a": "bf16", "tile": [1' + b"0" * 4400 + b', 1, 1]}\n')
-(WORK / "triton.jsonl").write_text(json.dumps({"dtype": "fp8_w8a8", "target": "sm120", "BLOCK_SIZE_M": 64,
-                                               "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 1,
-                                               "num_warps": 4, "num_stages": 3}) + "\n")
-(WORK / "a_folder").mkdir()
+
+
+def _write_inputs() -> None:
+    """The input files the fuzzed command lines name (written again before every call: a fuzzed --out may have
+    overwritten one)."""
+    (WORK / "good.jsonl").write_text(json.dumps(GOOD_CONFIG) + "\n" + json.dumps({"arch": "sm90", "a": "bf16"}) + "\n")
+    (WORK / "bad.jsonl").write_bytes(b'{"arch": "sm90", "a": "bf16"}\n\xff\xfe\n' + b"[" * 2000 + b"\n" +
+                                     b'{"arch": "sm90", "a": "bf16", "tile": [1' + b"0" * 4400 + b', 1, 1]}\n')
+    (WORK / "triton.jsonl").write_text(json.dumps({"dtype": "fp8_w8a8", "target": "sm120", "BLOCK_SIZE_M": 64,
+                                                   "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 1,
+                                                   "num_warps": 4, "num_stages": 3}) + "\n")
+    (WORK / "a_folder").mkdir(exist_ok=True)
+
+
+_write_inputs()
 
 JUNK_TEXT = ["", " ", ",", "1,,2", "-1", "0", "1e309", "nan", "inf", "x" * 300, "\x00", "☃", "99999999999999999999999",
              "1" * 5000, "[1,2]", "{}", "null", "true", "--json", "sm90,", "4.5", "-", str(WORK / "a_folder"),
@@ -218,6 +226,7 @@ def run_cli(argv: list, stdin: bytes = b"") -> tuple:
     fake_stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8", errors="surrogateescape")
     cwd, real_stdin = os.getcwd(), sys.stdin
     start = time.monotonic()
+    _write_inputs()
     try:
         os.chdir(WORK)
         sys.stdin = fake_stdin
