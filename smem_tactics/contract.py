@@ -230,9 +230,10 @@ def require_cutlass(field: str, value: Any, default: Any = None) -> Any:
 
 def require_items(field: str, value: Any, check: Callable[[str, Any], T], max_items: int = 4096,
                   allow_empty: bool = False) -> tuple:
-    """A list/tuple/set argument, each item passed through ``check(field[i], item)``; a string (a sequence of
-    characters, almost always a mistake), a mapping or an empty sequence (unless ``allow_empty``) is refused."""
-    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple, set, frozenset)):
+    """A list/tuple/range/set argument, each item passed through ``check(field[i], item)``; a string (a sequence of
+    characters, almost always a mistake), a mapping, an iterator or an empty sequence (unless ``allow_empty``) is
+    refused."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple, range, set, frozenset)):
         raise bad(field, _shown(value) if isinstance(value, (str, bytes)) else f"<{type(value).__name__}>",
                   "a list", f"a {type(value).__name__}")
     items = tuple(sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value)

@@ -14,8 +14,9 @@ API::
     table = load_table(shipped_table_path("gb10", "qwen3-30b-a3b", "nvfp4"))   # checks metadata
 
 :func:`load_table` refuses (:class:`TableError`, with the reason) a table of another schema, one built for a
-CUTLASS release that is not the one expected (``cutlass=`` or, by default, an installed CUTLASS tree), or one
-whose recorded footprints the installed model no longer reproduces. The SM12x tables ship in
+CUTLASS release that is not the one expected (``cutlass=`` or, by default, an installed CUTLASS tree), one whose
+numbers were edited after generation (the sha256 seal in ``metadata.integrity`` does not match; :func:`save_table`
+writes it), a damaged one, or one whose recorded footprints the installed model no longer reproduces. The SM12x tables ship in
 ``smem_tactics/data/tables``; ``scripts/generate_tactic_table.py`` regenerates them.
 """
 

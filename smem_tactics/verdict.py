@@ -121,12 +121,12 @@ def stage_search(cfg: KernelConfig, limit: int, lo: int = MIN_SEARCH_STAGES, hi:
     not monotone: SM90 TF32 128x16x8 before CUTLASS 4.6 compiles at even counts only), so the answer is the
     largest accepted count at or below that one.
     """
-    from .contract import require_config, require_int, require_limit
+    from .contract import require_config, require_limit, require_strict_int
 
     cfg = require_config("config", cfg)
     limit = require_limit("limit", limit)
-    lo = require_int("lo", lo, 1, MAX_STAGE_COUNT, "a stage count")
-    hi = require_int("hi", hi, lo, MAX_STAGE_COUNT, "a stage count >= lo")
+    lo = require_strict_int("lo", lo, 1, MAX_STAGE_COUNT, "a stage count")
+    hi = require_strict_int("hi", hi, lo, MAX_STAGE_COUNT, "a stage count >= lo")
     sf = cfg.stage_free
     base = sf.with_stages(lo)
     try:
