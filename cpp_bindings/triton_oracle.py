@@ -30,8 +30,6 @@ from smem_tactics.triton.config import TritonConfig, Variant
 #: real model's), 64 experts, EM = 4096 padded rows, top-k 2. Misaligned pointers are 2 bytes off 16.
 K_DEFAULT, N_DEFAULT, EXPERTS, EM, TOP_K = 4096, 1536, 64, 4096, 2
 MISALIGN = 2
-#: Weight-only group size (GPTQ/AWQ's usual 128).
-GROUP_SIZE = 128
 
 _PATCH_LOCK = threading.Lock()
 
@@ -121,7 +119,7 @@ def launch_arguments(cfg: TritonConfig, source: KernelSource):
                 GROUP_SIZE_M=cfg.group_m, num_warps=cfg.num_warps, num_stages=cfg.num_stages)
     ids, f32 = t["i32"], t["f32"]
     if cfg.dtype.weight_only:
-        raise ProbeError(f"dtype {cfg.dtype.value}: the weight-only kernel's launch is not wired into the oracle yet")
+        return _wna16_arguments(cfg, source, k, n, off, compute, compute_tl, meta)
     elem = {Variant.BF16: t["bf16"], Variant.F16: t["f16"], Variant.INT8_W8A8: t["i8"]}.get(cfg.dtype, t["e4m3"])
     a, b, c = _Arg(elem, off), _Arg(elem, off), _Arg(compute, off)
     block = cfg.dtype is Variant.FP8_W8A8_BLOCK
@@ -153,6 +151,34 @@ def launch_arguments(cfg: TritonConfig, source: KernelSource):
     if "use_int8_w8a16" in params:
         kwargs["use_int8_w8a16"] = False
     return fn, args, kwargs
+
+
+def _wna16_arguments(cfg: TritonConfig, source: KernelSource, k: int, n: int, off: int, compute, compute_tl,
+                     meta: dict):
+    """The weight-only (GPTQ/AWQ) launch as vLLM's ``invoke_fused_moe_kernel`` makes it for
+    ``block_shape=[0, group_size]``: B ``[E, N, K / pack]`` uint8 (two int4 per byte along K, or int8 as uint8),
+    scales ``[E, N, K / group]`` in the compute type, zero points (AWQ) ``[E, N / pack, K / group]`` uint8;
+    strides passed as ``(expert, k, n)``; ``block_k_diviable`` is ``K % BLOCK_SIZE_K == 0``."""
+    if source.wna16 is None:
+        raise ProbeError(f"the {source.name} kernel source has no weight-only (gptq/awq) kernel")
+    t = _torch_dtypes()
+    pack = 2 if cfg.dtype is Variant.INT4_W4A16 else 1
+    groups = -(-k // cfg.group_size)
+    kp = k // pack
+    args = [_Arg(compute, off), _Arg(t["u8"], off), _Arg(compute, off), _Arg(compute, off),
+            _Arg(t["u8"], off) if cfg.zero_points else None, _Arg(t["f32"]), _Arg(t["i32"]), _Arg(t["i32"]),
+            _Arg(t["i32"]),
+            n, k, EM, EM - 96,
+            k, 1, n * kp, 1, kp, n, 1,
+            n * groups, 1, groups]
+    args += [(n // pack) * groups, 1, groups] if cfg.zero_points else [0, 0, 0]
+    kwargs = dict(block_k_diviable=k % cfg.block_k == 0, group_size=cfg.group_size, MUL_ROUTED_WEIGHT=False,
+                  top_k=TOP_K, compute_type=compute_tl, has_zp=cfg.zero_points,
+                  use_int4_w4a16=cfg.dtype is Variant.INT4_W4A16, use_int8_w8a16=cfg.dtype is Variant.INT8_W8A16,
+                  **meta)
+    if "SPLIT_K" in [p.name for p in source.wna16.params]:
+        kwargs["SPLIT_K"] = 1
+    return source.wna16, args, kwargs
 
 
 def _cc_target(cc: int):
@@ -209,6 +235,63 @@ def compile_shared(cfg: TritonConfig, source: Optional[KernelSource] = None, ful
     raise ProbeError("the llir stage never ran allocate_shared_memory_nv; this Triton release lowers differently")
 
 
+@dataclass(frozen=True)
+class PruneCheck:
+    """The pruner against the compiler on one tuning space: ``disagree`` lists (config, model verdict, bytes
+    compiled) where the pruner's keep/drop differs from ``compiled shared <= limit``."""
+
+    dtype: str
+    configs: int
+    compiled: int
+    kept: int
+    classic_would_drop: int
+    compiled_fit: int
+    disagree: tuple
+
+
+def prune_check(dtype: str, target: str, limit: int, space, sample: Optional[int] = None, seed: int = 0,
+                source: Optional[KernelSource] = None) -> PruneCheck:
+    """Prune ``space`` (framework-style dicts) with the model, then compile each distinct launch (GROUP_SIZE_M
+    only reorders tiles, and vLLM caps BLOCK_SIZE_K at the 128x128 block scale before compiling) -- all of them,
+    or a seeded ``sample`` -- and check that exactly the configs whose compiled shared memory fits were kept."""
+    import random
+
+    from smem_tactics.triton.model import BLOCK_SCALE_K
+    from smem_tactics.triton.prune import prune
+
+    release = installed_release()
+    result = prune(space, dtype=dtype, target=target, limit=limit, triton=release)
+    kept_ids = {id(c) for c in result.kept}
+
+    def launch(meta: dict) -> tuple:
+        bk = meta["BLOCK_SIZE_K"]
+        if dtype == "fp8_w8a8_block":
+            bk = min(bk, BLOCK_SCALE_K)
+        return meta["BLOCK_SIZE_M"], meta["BLOCK_SIZE_N"], bk, meta["num_warps"], meta["num_stages"]
+
+    by_launch: dict = {}
+    for meta in space:
+        by_launch.setdefault(launch(meta), []).append(meta)
+    launches = sorted(by_launch)
+    if sample is not None:
+        launches = sorted(random.Random(seed).sample(launches, min(sample, len(launches))))
+    disagree, fit = [], 0
+    for bm, bn, bk, w, st in launches:
+        cfg = TritonConfig.create(dtype, target, release, block_m=bm, block_n=bn, block_k=bk, num_warps=w,
+                                  num_stages=st)
+        try:
+            shared = compile_shared(cfg, source)
+        except Exception:  # noqa: BLE001 -- a config the compiler rejects never fits
+            shared = None
+        fits = shared is not None and shared <= limit
+        fit += fits
+        for meta in by_launch[(bm, bn, bk, w, st)]:
+            if (id(meta) in kept_ids) != fits:
+                disagree.append((meta, id(meta) in kept_ids, shared))
+    return PruneCheck(dtype, len(space), len(launches), len(result.kept), result.classic_would_drop, fit,
+                      tuple(disagree))
+
+
 @functools.lru_cache(maxsize=None)
 def installed_release() -> str:
     """The installed Triton's release as the model spells it (``3.6.0``)."""
@@ -217,5 +300,6 @@ def installed_release() -> str:
     return parse_release(triton_version(), "installed Triton")
 
 
-__all__ = ["compile_shared", "launch_arguments", "project_kernels", "framework_kernels", "KernelSource",
+__all__ = ["compile_shared", "prune_check", "PruneCheck",
+           "launch_arguments", "project_kernels", "framework_kernels", "KernelSource",
            "triton_version", "installed_release", "FRAMEWORK_MODULES"]

@@ -34,6 +34,32 @@ GOLDEN = [
     (("fp8_w8a8_channel", "sm120", 128, 128, 128, 8, 3), 65536),
     (("fp8_w8a8_channel", "sm120", 16, 16, 32, 8, 4), 1024),   # 512 B tiles < 4 B/thread: not pipelined
     (("fp8_w8a8", "sm120", 64, 128, 32, 8, 2), 8192),    # the epilogue conversion outgrows the loop (6144 B)
+    (("int8_w8a8", "sm90", 128, 256, 64, 8, 3), 73728),  # int8 wgmma: num_stages buffers
+    (("int8_w8a8", "sm100", 128, 256, 64, 8, 3), 49152),  # no int8 tcgen05: mma.sync, num_stages - 1
+    (("int4_w4a16", "sm120", 64, 128, 64, 4, 3), 32768),  # A 2 x 8 KiB + dequantized B 16 KiB (int4 B in registers)
+    (("int8_w8a16", "sm120", 64, 128, 64, 4, 4), 65536),  # (A 8 KiB + int8 B 8 KiB) x 3 + dequantized B 16 KiB
+    (("int8_w8a16", "sm90", 128, 256, 64, 8, 3), 114688),  # A x 3 (wgmma reads it), raw B x 2, dequantized B
+    (("int4_w4a16", "sm100", 128, 256, 64, 8, 3), 81936),  # tcgen05: A x 3 + dequantized B + 16 B of mbarriers
+    (("bf16", "sm100", 128, 128, 64, 4, 5), 163856),      # tcgen05: num_stages buffers + 16 B
+    (("fp8_w8a8_block", "sm100", 256, 128, 128, 4, 3), 149008),  # + 4*BN + 4*BM (2 rows per thread) scales
+    (("int8_w8a16", "sm89", 16, 64, 32, 8, 5), 12288),  # BN = 8 x warps, BK 32: B dequantized from smem, no staging
+    (("int8_w8a16", "sm89", 16, 64, 32, 4, 5), 16384),  # 4 warps: staged (4 KiB)
+]
+
+# specialization facts: (spec, extra) -> metadata.shared compiled by Triton 3.6.0
+GOLDEN_FACTS = [
+    (("bf16", "sm120", 128, 128, 64, 4, 4), dict(aligned=False), 32768),  # no cp.async: one copy of each
+    (("bf16", "sm120", 64, 128, 64, 4, 3), dict(k=1000), 24576),           # K % 16 != 0: same (49152 aligned)
+    (("int8_w8a8", "sm121", 128, 64, 128, 8, 4), dict(k=1000), 24576),
+    (("bf16", "sm100", 128, 128, 64, 4, 4), dict(aligned=False), 65552),  # tcgen05 keeps two copies
+    (("int4_w4a16", "sm100", 128, 128, 64, 4, 2), dict(aligned=False), 49168),
+    (("int4_w4a16", "sm120", 64, 128, 128, 4, 3), dict(k=128 * 45, zero_points=True), 65536),
+    # FP8 upcast to f16 (sm90 mma.sync, sm121): the two staged operands reuse one buffer (sm120 sums them)
+    (("fp8_w8a8", "sm90", 16, 32, 64, 4, 3), dict(aligned=False), 2048),
+    (("fp8_w8a8_channel", "sm121", 256, 64, 256, 4, 5), dict(k=1000), 65536),
+    (("fp8_w8a8", "sm120", 16, 32, 64, 4, 3), dict(aligned=False), 3072),
+    # K % 16 != 0 with aligned pointers: the store keeps the aligned layout (its epilogue, 9216 B here)
+    (("fp8_w8a8_channel", "sm120", 256, 32, 32, 8, 3), dict(k=1000), 9216),
 ]
 
 
@@ -42,6 +68,46 @@ def test_golden(spec, expected):
     fp = footprint(cfg(*spec))
     assert fp.shared_bytes == expected
     assert sum(b for _, b in fp.parts) == expected
+
+
+# Triton 3.9.0 (compiled with triton==3.9.0 on the CPU): the releases differ (smem_tactics.triton.model.RELEASE_FACTS)
+GOLDEN_39 = [
+    (("int8_w8a8", "sm100", 64, 16, 64, 4, 4), {}, 20496),            # int8 takes tcgen05 (3.6.0: mma.sync)
+    (("int4_w4a16", "sm100", 64, 64, 64, 8, 2), {}, 32784),           # BM == BK: + min(1024 x warps, 4 BM BN)
+    (("fp8_w8a8", "sm121", 32, 32, 256, 8, 6), dict(aligned=False), 16384),  # sm121 FP8 native: staged sum
+    (("int8_w8a16", "sm80", 16, 32, 32, 4, 5), dict(zero_points=True, group_size=64), 10240),  # staged (3.6: 8192)
+]
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_39)
+def test_golden_triton_39(spec, extra, expected):
+    fp = footprint(cfg(*spec, triton="3.9.0", **extra))
+    assert fp.shared_bytes == expected
+    assert sum(b for _, b in fp.parts) == expected
+
+
+def test_triton_39_refuses_what_changed_unmodelled():
+    # compiled under 3.9.0: 31760 B (3.6.0's rule would say 30736 + 4 * 256 = 31760 here, but 128x256 w4 differs)
+    assert footprint(cfg("fp8_w8a8_block", "sm100", 64, 256, 32, 4, 3, triton="3.9.0")).shared_bytes == 31760
+    assert footprint(cfg("fp8_w8a8_block", "sm100", 128, 256, 64, 4, 2, triton="3.9.0")).shared_bytes == 49680
+    assert footprint(cfg("fp8_w8a8_block", "sm100", 256, 128, 128, 4, 3)).shared_bytes == 149008  # 3.6.0
+    with pytest.raises(ConfigError, match="aligned"):
+        footprint(cfg("int8_w8a16", "sm90", 256, 16, 128, 8, 2, triton="3.9.0", aligned=False))
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_FACTS)
+def test_golden_specialization_facts(spec, extra, expected):
+    fp = footprint(cfg(*spec, **extra))
+    assert fp.shared_bytes == expected
+    assert sum(b for _, b in fp.parts) == expected
+
+
+def test_alignment_changes_the_answer():
+    aligned = footprint(cfg("bf16", "sm120", 64, 128, 64, 4, 3)).shared_bytes
+    assert aligned == 49152
+    assert footprint(cfg("bf16", "sm120", 64, 128, 64, 4, 3, k=4096 + 16)).shared_bytes == aligned
+    assert footprint(cfg("bf16", "sm120", 64, 128, 64, 4, 3, k=4096 + 8)).shared_bytes == 24576
+    assert footprint(cfg("bf16", "sm120", 64, 128, 64, 4, 3, aligned=False)).shared_bytes == 24576
 
 
 def test_classic_estimate_over_counts_on_mma_sync():
@@ -61,7 +127,11 @@ def test_refusals_name_the_field():
         with pytest.raises(ConfigError, match=field):
             footprint(TritonConfig.create("bf16", "sm120", "3.6.0", **args))
     with pytest.raises(ConfigError, match="aligned"):
-        footprint(cfg("bf16", "sm120", 64, 64, 64, 4, 3, k=1000))
+        footprint(cfg("fp8_w8a8_block", "sm120", 64, 64, 64, 4, 3, aligned=False))
+    with pytest.raises(ConfigError, match="K"):
+        footprint(cfg("fp8_w8a8_block", "sm90", 64, 64, 64, 4, 3, k=1000))
+    with pytest.raises(ConfigError, match="K"):
+        footprint(cfg("int4_w4a16", "sm120", 64, 64, 64, 4, 3, k=4096 + 64))
 
 
 @pytest.mark.parametrize("field,value", [("dtype", "fp4"), ("target", "sm75"), ("BLOCK_SIZE_M", 48),
@@ -74,6 +144,24 @@ def test_bad_fields(field, value):
     with pytest.raises(ConfigError) as e:
         TritonConfig.from_dict(d)
     assert field in str(e.value) and "allowed" in str(e.value)
+
+
+@pytest.mark.parametrize("field,value", [("triton", "3.7.0"), ("triton", "three"), ("group_size", 96),
+                                         ("zero_points", "yes"), ("K", 0), ("aligned", "no"),
+                                         ("BLOCK_SIZE_K", 96), ("num_stages", -1), ("GROUP_SIZE_M", 0)])
+def test_bad_fields_more(field, value):
+    d = {"dtype": "int4_w4a16", "target": "sm121", "BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 64, "BLOCK_SIZE_K": 64,
+         "num_warps": 4, "num_stages": 3}
+    d[field] = value
+    with pytest.raises((ConfigError, VersionError)) as e:
+        TritonConfig.from_dict(d)
+    assert field in str(e.value) and "allowed" in str(e.value)
+
+
+def test_quantization_fields_only_for_weight_only():
+    with pytest.raises(ConfigError, match="zero_points"):
+        TritonConfig.from_dict({"dtype": "bf16", "target": "sm120", "BLOCK_SIZE_M": 64, "BLOCK_SIZE_N": 64,
+                                "BLOCK_SIZE_K": 64, "num_warps": 4, "num_stages": 3, "zero_points": True})
 
 
 def test_unknown_release_and_key():
@@ -109,9 +197,33 @@ def test_prune_vllm_space_sm120():
     assert len(hook(space[:40], {})) == len(prune(space[:40], dtype="bf16", gpu="rtx-5090", triton="3.6.0").kept)
 
 
+#: docs/triton.md: kept of vLLM's 1,920 configs on sm_120 at 101,376 B, and the fitting ones the usual estimate
+#: drops (the same under Triton 3.6.0 and 3.9.0; the full compile of every launch under 3.6.0 agrees, see the docs)
+PRUNE_COUNTS = {"bf16": (976, 328), "f16": (976, 328), "fp8_w8a8": (1456, 280), "fp8_w8a8_channel": (1456, 280),
+                "fp8_w8a8_block": (1624, 248), "int8_w8a8": (1456, 280), "int8_w8a16": (928, 280),
+                "int4_w4a16": (1256, 608)}
+
+
+@pytest.mark.parametrize("release", ["3.6.0", "3.9.0"])
+@pytest.mark.parametrize("dtype", sorted(PRUNE_COUNTS))
+def test_prune_counts_per_dtype(dtype, release):
+    result = prune(vllm_search_space(), dtype=dtype, gpu="rtx-5090", triton=release)
+    assert (len(result.kept), result.classic_would_drop) == PRUNE_COUNTS[dtype]
+    assert result.classic_would_keep == 0 and all(d.shared_bytes is not None for d in result.dropped)
+
+
 def test_prune_refuses_without_limit():
     with pytest.raises(ConfigError):
         prune([], dtype="bf16")
+
+
+def test_prune_bad_dtype_is_an_error_not_an_empty_answer(capsys):
+    with pytest.raises(ConfigError, match="dtype"):
+        prune(vllm_search_space()[:4], dtype="int5", gpu="rtx-5090", triton="3.6.0")
+    with pytest.raises(ConfigError, match="group_size"):
+        prune(vllm_search_space()[:4], dtype="int4_w4a16", gpu="rtx-5090", triton="3.6.0", group_size=48)
+    code, out, err = run_cli(capsys, "triton", "prune", "--dtype", "int5", "--gpu", "rtx-5090", "--triton", "3.6.0")
+    assert code == 2 and err.startswith("error: dtype") and "int4_w4a16" in err and not out
 
 
 def run_cli(capsys, *argv):
@@ -132,6 +244,29 @@ def test_cli_footprint_lines(tmp_path, capsys):
     assert len(answers) == 3 and code == 1
     assert answers[0]["shared_bytes"] == 49152 and answers[0]["fits"] is True and answers[0]["error"] is None
     assert "dtype" in answers[1]["error"] and answers[2]["error"]
+
+
+def test_cli_footprint_issue_fields(tmp_path, capsys):
+    """The issue's JSON-lines schema: K, aligned, limit in; shared_bytes, fits, limit_bytes, breakdown, error out;
+    a bad line gets its error naming the field, in order, and the other lines are still answered."""
+    base = {"kernel": "fused_moe", "dtype": "bf16", "target": "sm120", "triton": "3.6.0", "BLOCK_SIZE_M": 64,
+            "BLOCK_SIZE_N": 128, "BLOCK_SIZE_K": 64, "GROUP_SIZE_M": 1, "num_warps": 4, "num_stages": 3}
+    lines = [dict(base, K=1000, limit=24576), dict(base, aligned=False), dict(base, dtype="int4_w4a16", group_size=64,
+                                                                              zero_points=True, target="sm121"),
+             dict(base, dtype="int9"), dict(base, target="sm75"), dict(base, triton="3.7.0"),
+             dict(base, BLOCK_SIZE_N=96), dict(base, num_stages=0)]
+    f = tmp_path / "c.jsonl"
+    f.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    code, out, err = run_cli(capsys, "triton", "footprint", "--configs", str(f), "--json")
+    answers = [json.loads(x) for x in out.splitlines()]
+    assert len(answers) == len(lines) and code == 1
+    for a in answers:
+        assert set(a) >= {"shared_bytes", "fits", "limit_bytes", "breakdown", "error"}
+    assert answers[0]["shared_bytes"] == 24576 and answers[0]["fits"] is True and answers[0]["limit_bytes"] == 24576
+    assert answers[1]["shared_bytes"] == 24576 and answers[1]["error"] is None
+    assert answers[2]["shared_bytes"] == 32768 and answers[2]["breakdown"]["B_dequant"] == 16384
+    for a, field in zip(answers[3:], ("dtype", "target", "triton", "BLOCK_SIZE_N", "num_stages")):
+        assert a["shared_bytes"] is None and a["error"].startswith(field) and "allowed" in a["error"], a
 
 
 def test_cli_bad_input_no_traceback(capsys):
@@ -181,3 +316,22 @@ def test_live_oracle_sample(capsys):
     rows = [json.loads(x) for x in out.splitlines()]
     assert len(rows) == 6 and code == 0, out
     assert all(r["status"] == "agree" for r in rows)
+
+
+#: Per dtype: 3 random configs of the model's domain (all targets, specialization facts drawn) compiled by the
+#: installed Triton on the CPU (~0.2 s each), and 3 distinct launches of vLLM's space for sm_120 at 101,376 B
+#: checked against the pruner's verdict. The full runs (every cell, every launch) are in docs/triton.md.
+@pytest.mark.parametrize("dtype", ["bf16", "f16", "fp8_w8a8", "fp8_w8a8_channel", "fp8_w8a8_block", "int8_w8a8",
+                                   "int8_w8a16", "int4_w4a16"])
+def test_live_oracle_per_dtype(dtype):
+    from cpp_bindings.triton_oracle import compile_shared, installed_release, prune_check
+
+    from smem_tactics.commands.verify_triton import random_triton_configs
+    from smem_tactics.triton.config import TARGETS
+    release = installed_release()
+    configs = random_triton_configs(3, 7, release, list(TARGETS), [dtype])
+    assert len(configs) == 3
+    for c in configs:
+        assert compile_shared(c) == footprint(c).shared_bytes, c
+    check = prune_check(dtype, "sm120", 101376, vllm_search_space(), sample=3, seed=5)
+    assert check.compiled == 3 and check.disagree == ()

@@ -1,7 +1,11 @@
 """``smem-tactics triton``: Triton fused-MoE kernels (vLLM's and SGLang's ``fused_moe_kernel`` family).
 
 * ``triton footprint --configs FILE``: one JSON object per line in, one answer per line out, in order
-  (``{"shared_bytes", "fits", "limit_bytes", "breakdown", "error"}``); ``--config JSON`` for one.
+  (``{"shared_bytes", "fits", "limit_bytes", "breakdown", "error"}``); ``--config JSON`` for one. In:
+  ``kernel`` ("fused_moe"), ``dtype`` (bf16 f16 fp8_w8a8 fp8_w8a8_channel fp8_w8a8_block int8_w8a8 int8_w8a16
+  int4_w4a16), ``target`` (sm80 .. sm121), ``triton`` (3.6.0, 3.9.0), ``BLOCK_SIZE_M/N/K``, ``GROUP_SIZE_M``,
+  ``num_warps``, ``num_stages``; optional ``K``, ``aligned`` (default true), ``limit``, and for the weight-only
+  dtypes ``group_size`` (32, 64, 128; default 128) and ``zero_points`` (AWQ; default false).
 * ``triton prune``: which configs of vLLM's tuning space fit a GPU, and how many the usual estimate would drop.
 """
 

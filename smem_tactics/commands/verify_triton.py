@@ -19,6 +19,12 @@ from ._common import table
 SAMPLE_SPACE = {"BLOCK_SIZE_M": (16, 32, 64, 128, 256), "BLOCK_SIZE_N": (16, 32, 64, 128, 256),
                 "BLOCK_SIZE_K": (32, 64, 128, 256), "GROUP_SIZE_M": (1, 8, 16, 32, 64), "num_warps": (4, 8),
                 "num_stages": (2, 3, 4, 5, 6)}
+#: Shares of draws with misaligned pointers and with a K other than the oracle's 4096; the K values: multiples of
+#: 16 or not, dividing BLOCK_SIZE_K or not (the weight-only kernel's: whole quantization groups, K constexpr).
+UNALIGNED_SHARE = 0.25
+OTHER_K_SHARE = 0.3
+OTHER_K = (1000, 1408, 2880, 4104, 7168)
+WEIGHT_ONLY_K_GROUPS = (11, 23, 45, 56)
 
 
 def add_arguments(p) -> None:
@@ -35,17 +41,25 @@ def add_arguments(p) -> None:
 
 def random_triton_configs(n: int, seed: int, release: str, targets, dtypes) -> list:
     """``n`` random configs of the model's domain (draws the model refuses are skipped; seeded)."""
-    from ..triton import TritonConfig, footprint
+    from ..triton import TritonConfig, Variant, footprint
+    from ..triton.config import GROUP_SIZES
 
     rnd = random.Random(seed)
     out, tries = [], 0
     while len(out) < n and tries < 50 * n:
         tries += 1
         pick = {k: rnd.choice(v) for k, v in SAMPLE_SPACE.items()}
-        cfg = TritonConfig.create(rnd.choice(dtypes), rnd.choice(targets), release, block_m=pick["BLOCK_SIZE_M"],
+        dtype = Variant(rnd.choice(dtypes))
+        quant = dict(group_size=rnd.choice(GROUP_SIZES), zero_points=rnd.random() < 0.5) if dtype.weight_only else {}
+        # the specialization facts: a misaligned pointer, or a K whose strides lose 16-divisibility
+        quant["aligned"] = rnd.random() >= UNALIGNED_SHARE
+        if rnd.random() < OTHER_K_SHARE:
+            quant["k"] = (rnd.choice(WEIGHT_ONLY_K_GROUPS) * quant["group_size"] if dtype.weight_only
+                          else rnd.choice(OTHER_K))
+        cfg = TritonConfig.create(dtype, rnd.choice(targets), release, block_m=pick["BLOCK_SIZE_M"],
                                   block_n=pick["BLOCK_SIZE_N"], block_k=pick["BLOCK_SIZE_K"],
                                   group_m=pick["GROUP_SIZE_M"], num_warps=pick["num_warps"],
-                                  num_stages=pick["num_stages"])
+                                  num_stages=pick["num_stages"], **quant)
         try:
             footprint(cfg)
         except SmemTacticsError:

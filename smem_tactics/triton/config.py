@@ -72,6 +72,9 @@ BLOCK_RANGE = (16, 256)
 MAX_GROUP_M = 256
 WARPS = (1, 2, 4, 8, 16, 32)
 MAX_STAGES = 16
+#: Weight-only quantization groups along K (GPTQ/AWQ ``group_size``; vLLM's ``moe_wna16`` accepts these).
+GROUP_SIZES = (32, 64, 128)
+DEFAULT_GROUP_SIZE = 128
 
 
 def parse_release(value: Any, field: str = "triton") -> str:
@@ -129,6 +132,9 @@ class TritonConfig:
     kernel: str = "fused_moe"
     k: Optional[int] = None
     aligned: bool = True
+    #: weight-only variants: the quantization group along K (``block_shape[1]``) and AWQ zero points
+    group_size: int = DEFAULT_GROUP_SIZE
+    zero_points: bool = False
 
     @property
     def cc(self) -> int:
@@ -142,7 +148,8 @@ class TritonConfig:
     @classmethod
     def create(cls, dtype: Any, target: Any, triton: Any = RELEASES[0], *, block_m: Any, block_n: Any, block_k: Any,
                group_m: Any = 1, num_warps: Any = 4, num_stages: Any = 2, kernel: Any = "fused_moe",
-               k: Any = None, aligned: Any = True) -> "TritonConfig":
+               k: Any = None, aligned: Any = True, group_size: Any = DEFAULT_GROUP_SIZE,
+               zero_points: Any = False) -> "TritonConfig":
         if isinstance(dtype, Variant):
             variant = dtype
         else:
@@ -150,6 +157,14 @@ class TritonConfig:
         kern = require_choice("kernel", kernel, KERNELS)
         if not isinstance(aligned, bool):
             raise bad("aligned", aligned, "true or false")
+        if not isinstance(zero_points, bool):
+            raise bad("zero_points", zero_points, "true or false")
+        group = require_int("group_size", group_size, GROUP_SIZES[0], GROUP_SIZES[-1], "32, 64, 128")
+        if group not in GROUP_SIZES:
+            raise bad("group_size", group_size, list(GROUP_SIZES))
+        if not variant.weight_only and (zero_points or group != DEFAULT_GROUP_SIZE):
+            raise bad("zero_points" if zero_points else "group_size", zero_points if zero_points else group_size,
+                      "only with int8_w8a16 / int4_w4a16 (the weight-only kernel)")
         return cls(
             dtype=variant,
             target=parse_target(target),
@@ -163,11 +178,13 @@ class TritonConfig:
             kernel=kern,
             k=None if k is None else require_int("K", k, 1, 1 << 20),
             aligned=aligned,
+            group_size=group,
+            zero_points=zero_points,
         )
 
     #: JSON keys (the framework's own spelling for the meta-parameters).
     KEYS = ("kernel", "dtype", "target", "triton", "BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M",
-            "num_warps", "num_stages", "K", "aligned", "limit")
+            "num_warps", "num_stages", "K", "aligned", "group_size", "zero_points", "limit")
 
     @classmethod
     def from_dict(cls, d: Any, defaults: Optional[Mapping[str, Any]] = None) -> "TritonConfig":
@@ -186,7 +203,9 @@ class TritonConfig:
                           block_k=merged["BLOCK_SIZE_K"], group_m=merged.get("GROUP_SIZE_M", 1),
                           num_warps=merged["num_warps"], num_stages=merged["num_stages"],
                           kernel=merged.get("kernel", "fused_moe"), k=merged.get("K"),
-                          aligned=merged.get("aligned", True))
+                          aligned=merged.get("aligned", True),
+                          group_size=merged.get("group_size", DEFAULT_GROUP_SIZE),
+                          zero_points=merged.get("zero_points", False))
 
     def meta(self) -> dict:
         """The framework's config entry (vLLM/SGLang JSON values)."""
@@ -199,11 +218,15 @@ class TritonConfig:
         if self.k is not None:
             d["K"] = self.k
         d["aligned"] = self.aligned
+        if self.dtype.weight_only:
+            d["group_size"] = self.group_size
+            d["zero_points"] = self.zero_points
         return d
 
     def name(self) -> str:
         return (f"{self.target}_{self.dtype.value}_{self.block_m}x{self.block_n}x{self.block_k}_g{self.group_m}"
-                f"_w{self.num_warps}_s{self.num_stages}" + ("" if self.specialized_aligned else "_unaligned"))
+                f"_w{self.num_warps}_s{self.num_stages}" + ("" if self.specialized_aligned else "_unaligned")
+                + (f"_gs{self.group_size}" + ("_zp" if self.zero_points else "") if self.dtype.weight_only else ""))
 
 
 __all__ = ["Variant", "VARIANTS", "TARGETS", "RELEASES", "KERNELS", "TritonConfig", "parse_release", "parse_target"]

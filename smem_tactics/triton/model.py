@@ -28,11 +28,41 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
   the smallest loop of the domain (``scripts/triton_epilogue_table.py``). A config's shared memory is
   ``max(loop, E)``, exact either way, because its loop is never smaller than that minimal loop.
 
-**Domain.** The terms above were compiled against on the configs of the tuning spaces (vLLM's
-``benchmark_moe.py`` and SGLang's tuner: BLOCK_SIZE_K >= 32, 4 or 8 warps, num_stages >= 2) with aligned,
-16-divisible arguments. Outside it other terms appear (a 16-wide K step, 2 warps, a single stage or unaligned
-arguments put operands through registers or change the epilogue conversion) and the model refuses the config
-with a ``ConfigError`` rather than guess.
+* **Blackwell (sm100) tcgen05.** For M a multiple of 64 (not int8 x int8) the dot becomes ``tc_gen5_mma``: the
+  operands get ``num_stages`` buffers (the MMA reads them asynchronously, like wgmma) and the loop allocates two
+  8-byte MMA-completion mbarriers (compiled ttgir: ``local_alloc : memdesc<2x1xi64>``), 16 B. With 128x128 block
+  scales the accumulator leaves tensor memory a row per thread each K step, and the scale vectors are converted
+  to that layout: ``4 * BN`` always, plus ``4 * BM`` when a thread holds more than one row (compiled, sm100,
+  Triton 3.6.0); Triton 3.9.0 sizes it by tile and warps in a way no rule explains, so it is a measured table
+  (``data/triton_block_scale_tcgen05.json``).
+* **Weight-only kernel** (``fused_moe_kernel_gptq_awq``, vllm-project/vllm at 13cb3e44, ``int8_w8a16`` and
+  ``int4_w4a16``; GPTQ or AWQ zero points, any group size). B is loaded, dequantized in registers
+  (``(b - zp) * scale`` in fp32, then the compute type) and only then fed to the dot, so: an int8 B tile is still
+  a cp.async load (contiguous along K) and gets ``num_stages - 1`` buffers, never the MMA's extra one; an int4 B
+  tile (each byte loaded for two K rows) has 1-byte vectors, under cp.async's 4 bytes, and stays in registers;
+  the scales and zero points (one element per vector: strided along N, constant along K) stay in registers
+  too. The dequantized ``BK x BN`` compute-type tile goes through shared memory once per step, as the MMA's
+  operand (wgmma/tcgen05) or as mma.sync's dot-operand conversion (compiled ttgir: ``local_alloc %b`` in the
+  loop). The A operand is the usual pipelined tile.
+* **Specialization facts.** Triton specializes pointer and integer arguments on divisibility by 16
+  (``tt.divisibility``). A pointer that is not 16-byte aligned, or a K (hence the strides ``stride_am``,
+  ``stride_bn``) that is not a multiple of 16, leaves one element per vector, under cp.async's 4 bytes: nothing
+  is copied asynchronously, ``num_stages`` stops mattering, and each operand passes through shared memory once
+  (tcgen05: twice, its double buffer). An unaligned C pointer changes the store's layout too, so the epilogue
+  table is measured per pointer alignment.
+* **FP8 upcast.** Where mma.sync has no FP8 (sm90/sm100 below M = 64) or Triton does not use it (sm121, unlike
+  sm89/sm120), each operand is loaded from shared memory and upcast to f16 before the next is staged: two
+  staged (unpipelined) operands reuse one buffer, the larger (compiled ttgir: ``local_load`` + ``tt.fp_to_fp``).
+
+* **Releases.** What differs between 3.6.0 and 3.9.0 is declared in ``RELEASE_FACTS`` (each found by compiling
+  with both): sm121 FP8 upcast (3.6.0 only), int8 tcgen05 (3.9.0 only), the tcgen05 block-scale term, an int4
+  tcgen05 scratch when BM == BK (3.9.0), the int8 weight-only operand-layout dequantization (3.6.0), and the
+  unaligned weight-only / int8 corners on wgmma/tcgen05 that 3.9.0 changes and the model refuses.
+
+**Domain.** Compiled against on the configs of the tuning spaces (vLLM's ``benchmark_moe.py`` and SGLang's
+tuner: BLOCK_SIZE_K >= 32, 4 or 8 warps, num_stages >= 2), aligned or not. Outside it other terms appear (a
+16-wide K step, 2 warps, a single stage; an unaligned ``fp8_w8a8_block``) and the model refuses the config with a
+``ConfigError`` naming the field rather than guess.
 """
 
 from __future__ import annotations
@@ -42,10 +72,10 @@ import gc
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Sequence, Tuple, Union
+from typing import Iterable, List, Tuple, Union
 
 from ..errors import ConfigError, SmemTacticsError, UnsupportedConfigError
-from .config import TritonConfig, Variant
+from .config import TARGETS, TritonConfig, Variant
 
 #: Scratch buffers are 128-byte aligned (``Allocation.cpp``: ``scratchAlignment = 128``).
 SCRATCH_ALIGN = 128
@@ -54,15 +84,52 @@ MIN_COPY_BYTES = 4
 #: fp32 scale vectors of the block-scaled variant.
 SCALE_BYTES = 4
 
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    """What differs between the Triton releases the model knows (each fact found by compiling with both)."""
+
+    #: compute capabilities where mma.sync runs FP8 dots in f16 (no native FP8 mma.sync taken)
+    fp8_upcast_cc: Tuple[int, ...]
+    #: int8 x int8 dots take tcgen05 on sm100 (3.6.0 keeps them on mma.sync)
+    int8_tcgen05: bool
+    #: the tcgen05 block-scale loop's scale conversions: ``rule`` (3.6.0, ``_scale_scratch``) or ``measured``
+    #: (3.9.0 sizes them by tile and warps in a way no rule explains: 0 to 4 * max(BM, BN) bytes, read from
+    #: ``data/triton_block_scale_tcgen05.json``, ``scripts/triton_block_scale_table.py``)
+    tcgen05_block_scale: str
+    #: the weight-only kernel without 16-divisibility on wgmma/tcgen05 stages its operands once (tcgen05: A
+    #: twice); 3.9.0 multi-buffers the dequantized operand there in a way not yet modelled
+    weight_only_unaligned_async_mma: bool
+    #: int4_w4a16 on tcgen05 with BLOCK_SIZE_M == BLOCK_SIZE_K allocates ``min(1024 * num_warps, 4 * BM * BN)``
+    #: more (3.9.0; compiled over BM 64-256, BK 32-256, BN 16-256, 4/8 warps, 2-5 stages; the op behind it was
+    #: not identified, so this is a measured rule)
+    int4_tcgen05_square_scratch: bool
+    #: int8_w8a16, M = 16, BK = 32, BN = 8 x warps: the pipelined int8 B is dequantized in the dot-operand layout
+    #: with no staging buffer (3.6.0); 3.9.0 stages it like every other tile
+    int8_dequant_in_operand_layout: bool
+
+
+RELEASE_FACTS = {
+    "3.6.0": ReleaseFacts(fp8_upcast_cc=(90, 100, 121), int8_tcgen05=False, tcgen05_block_scale="rule",
+                          weight_only_unaligned_async_mma=True, int4_tcgen05_square_scratch=False,
+                          int8_dequant_in_operand_layout=True),
+    "3.9.0": ReleaseFacts(fp8_upcast_cc=(90, 100), int8_tcgen05=True, tcgen05_block_scale="measured",
+                          weight_only_unaligned_async_mma=False, int4_tcgen05_square_scratch=True,
+                          int8_dequant_in_operand_layout=False),
+}
+
+_ALL_VARIANTS = tuple(Variant)
+_ALL_TARGETS = tuple(TARGETS)
 #: Variants and targets compiled against, per release (the rest is refused, not guessed).
 VERIFIED = {
-    "3.6.0": {"variants": (Variant.BF16, Variant.F16, Variant.FP8_W8A8, Variant.FP8_W8A8_CHANNEL,
-                           Variant.FP8_W8A8_BLOCK),
-              "targets": ("sm80", "sm86", "sm89", "sm90", "sm120", "sm121")},
-    "3.9.0": {"variants": (Variant.BF16, Variant.F16, Variant.FP8_W8A8, Variant.FP8_W8A8_CHANNEL,
-                           Variant.FP8_W8A8_BLOCK),
-              "targets": ("sm80", "sm86", "sm89", "sm90", "sm120", "sm121")},
+    "3.6.0": {"variants": _ALL_VARIANTS, "targets": _ALL_TARGETS},
+    "3.9.0": {"variants": _ALL_VARIANTS, "targets": _ALL_TARGETS},
 }
+
+#: Compute-type bytes of the weight-only kernel's dequantized B tile (bf16/f16 ``compute_type``).
+DEQUANT_BYTES = 2
+#: tcgen05 (sm100 ``tc_gen5_mma``) loops: the MMA-completion mbarriers, 8 bytes each, two of them.
+TCGEN05_BARRIER_BYTES = 16
 
 #: FP8 (e4m3) dots need sm89 or newer (Triton: "type fp8e4nv not supported in this architecture").
 FP8_MIN_CC = 89
@@ -89,9 +156,17 @@ class TritonFootprint:
 
 
 def mma_kind(cfg: TritonConfig) -> str:
-    """``wgmma`` (Hopper, M a multiple of 64) or ``mma.sync``."""
-    if cfg.cc == 90 and cfg.block_m % 64 == 0:
-        return "wgmma"
+    """``wgmma`` (sm90), ``tcgen05`` (sm100) or ``mma.sync``.
+
+    Hopper and Blackwell take their warpgroup/tensor-memory MMA when the tile's M is a multiple of 64 (one
+    warpgroup covers 64 rows; ``AccelerateMatmul.cpp``); Blackwell's ``tc_gen5_mma`` has no int8 x int8 here, so
+    ``int8_w8a8`` stays on mma.sync on sm100 (compiled: its loop keeps ``num_stages - 1`` buffers and no barrier).
+    """
+    if cfg.block_m % 64 == 0:
+        if cfg.cc == 90:
+            return "wgmma"
+        if cfg.cc == 100 and (cfg.dtype is not Variant.INT8_W8A8 or RELEASE_FACTS[cfg.triton].int8_tcgen05):
+            return "tcgen05"
     return "mma.sync"
 
 
@@ -119,33 +194,127 @@ def _check_domain(cfg: TritonConfig) -> None:
                           "(a single stage keeps operands in registers)")
     if cfg.block_k < 32:
         raise ConfigError("BLOCK_SIZE_K", cfg.block_k, "32 or more", "outside the compiled-against domain")
+    if cfg.dtype.weight_only and cfg.k is not None and cfg.k % cfg.group_size:
+        raise ConfigError("K", cfg.k, f"a multiple of group_size ({cfg.group_size})",
+                          "the weight-only kernel's scales cover whole quantization groups")
+    if (not cfg.specialized_aligned and cfg.dtype.weight_only and mma_kind(cfg) != "mma.sync"
+            and not RELEASE_FACTS[cfg.triton].weight_only_unaligned_async_mma):
+        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
+                          f"16-byte aligned pointers and K % 16 == 0 for {cfg.dtype.value} with {mma_kind(cfg)} "
+                          f"under Triton {cfg.triton}", "its unaligned dequantized operand is multi-buffered in a "
+                          "way not yet modelled")
+    if not cfg.specialized_aligned and cfg.dtype is Variant.INT8_W8A8 and mma_kind(cfg) == "tcgen05":
+        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
+                          f"16-byte aligned pointers and K % 16 == 0 for int8_w8a8 with tcgen05 under Triton "
+                          f"{cfg.triton}", "unaligned, its int32 MMA is not pipelined (one buffer, one barrier "
+                          "compiled once): not yet modelled")
+    if not cfg.specialized_aligned and cfg.dtype is Variant.FP8_W8A8_BLOCK:
+        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
+                          "16-byte aligned pointers and K % 16 == 0 for fp8_w8a8_block",
+                          "unaligned, its scale conversions change and its tcgen05 loop is not pipelined: not yet "
+                          "modelled")
+
+
+def fp8_upcast(cfg: TritonConfig, mma: str) -> bool:
+    """FP8 dots that mma.sync runs in f16 (``tt.fp_to_fp`` of each operand after its ``local_load``, compiled
+    ttgir): Hopper and Blackwell have no FP8 mma.sync, and Triton 3.6.0 keeps sm121 off the native FP8 mma.sync
+    path that sm89 and sm120 take (3.9.0 no longer). Each staged (unpipelined) operand is then loaded and upcast
+    before the next is staged, so two staged operands reuse one offset."""
+    return cfg.dtype.fp8 and mma == "mma.sync" and cfg.cc in RELEASE_FACTS[cfg.triton].fp8_upcast_cc
+
+
+def epilogue_kind(cfg: TritonConfig, mma: str) -> str:
+    """The key of ``data/triton_epilogue.json`` under the target: the MMA kind, ``+upcast`` for FP8 upcast."""
+    return mma + "+upcast" if fp8_upcast(cfg, mma) else mma
+
+
+def _reuse_staging(cfg: TritonConfig, mma: str, parts: List[Tuple[str, int]], staged: Tuple[bool, bool]):
+    """Both operands staged once on the FP8-upcast path: one buffer, the larger of the two."""
+    if not (fp8_upcast(cfg, mma) and all(staged)):
+        return parts
+    (_, a), (_, b) = parts[0], parts[1]
+    return [("A", a), ("B", max(b - a, 0))] + parts[2:]
+
+
+def _unaligned_operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
+    """Operands without 16-byte divisibility (a pointer, or a stride such as K, not a multiple of 16): Triton
+    cannot prove more than one element per vector, under cp.async's 4 bytes, so nothing is copied asynchronously
+    and ``num_stages`` stops mattering. The MMA operands then pass through shared memory once (mma.sync's
+    dot-operand conversion, wgmma's operand); tcgen05 still double-buffers the operands it reads asynchronously.
+    The weight-only kernel's raw B stays in registers either way."""
+    operand_copies = 2 if mma == "tcgen05" else 1
+    a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
+    if cfg.dtype.weight_only:
+        b_parts = [("B", 0), ("B_dequant", cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
+    else:
+        b_parts = [("B", operand_copies * cfg.block_k * cfg.block_n * cfg.dtype.a_bytes)]
+    return _reuse_staging(cfg, mma, [("A", operand_copies * a_tile)] + b_parts, (True, True))
+
+
+def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
+    """The loop's operand buffers: (name, bytes) of A, B and, for the weight-only kernel, the dequantized B."""
     if not cfg.specialized_aligned:
-        raise ConfigError("aligned", False, "true (16-byte aligned pointers, K and N multiples of 16)",
-                          "unaligned arguments are outside the compiled-against domain")
+        return _unaligned_operand_parts(cfg, mma)
+    threads = 32 * cfg.num_warps
+    # LowerLoops.cpp: stageDiff = num_stages - 1; +1 for an operand the MMA reads from shared memory itself
+    # (wgmma's and tcgen05's asynchronous reads: "Allocate additional buffer required by the wgmma pipelining")
+    direct = cfg.num_stages if mma != "mma.sync" else cfg.num_stages - 1
+    a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
+    if cfg.dtype.weight_only:
+        # fused_moe_kernel_gptq_awq: B goes global -> registers (dequantized there) -> shared memory as the MMA
+        # operand. An int8 B tile (contiguous along K) is still a cp.async load, so the pipeliner buffers it
+        # num_stages - 1 times; int4 B (two weights per byte, each byte loaded for two K rows) has 1-byte
+        # vectors, under cp.async's 4 bytes, and stays in registers. The dequantized compute-type tile is the
+        # local_alloc the MMA reads (wgmma/tcgen05), or the blocked -> dot-operand conversion's buffer (mma.sync).
+        b_raw = cfg.block_k * cfg.block_n if cfg.dtype is Variant.INT8_W8A16 else 0
+        b_copies = cfg.num_stages - 1 if b_raw >= MIN_COPY_BYTES * threads else 0
+        # compiled (every mma.sync target, Triton 3.6.0): a pipelined int8 tile of one 32-deep k-step whose
+        # columns are one 8-wide mma tile per warp (M = 16) is read from shared memory straight into the
+        # dot-operand layout and dequantized there -- no second buffer
+        direct_operand = (b_copies and mma == "mma.sync" and cfg.block_m == 16 and cfg.block_k == 32
+                          and cfg.block_n == 8 * cfg.num_warps
+                          and RELEASE_FACTS[cfg.triton].int8_dequant_in_operand_layout)
+        b_parts = [("B", b_copies * b_raw),
+                   ("B_dequant", 0 if direct_operand else cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
+    else:
+        b_tile = cfg.block_k * cfg.block_n * cfg.dtype.a_bytes
+        if mma != "mma.sync" and min(a_tile, b_tile) < MIN_COPY_BYTES * threads:
+            raise ConfigError("BLOCK_SIZE_N", cfg.block_n, f"a tile of 4 bytes or more per thread with {mma}",
+                              f"an unpipelined {mma} operand is outside the compiled-against domain")
+        # LowerLoops.cpp: "Do not create async loads for small loads (cp.async requires at least 4 bytes)": a
+        # tile of fewer than 4 bytes per thread is not pipelined and keeps the single copy its dot reads
+        b_parts = [("B", (direct if b_tile >= MIN_COPY_BYTES * threads else 1) * b_tile)]
+    if mma != "mma.sync" and a_tile < MIN_COPY_BYTES * threads:
+        raise ConfigError("BLOCK_SIZE_K", cfg.block_k, f"an A tile of 4 bytes or more per thread with {mma}",
+                          f"an unpipelined {mma} operand is outside the compiled-against domain")
+    a_part = ("A", (direct if a_tile >= MIN_COPY_BYTES * threads else 1) * a_tile)
+    staged = (a_tile < MIN_COPY_BYTES * threads,
+              not cfg.dtype.weight_only and cfg.block_k * cfg.block_n * cfg.dtype.a_bytes < MIN_COPY_BYTES * threads)
+    return _reuse_staging(cfg, mma, [a_part] + b_parts, staged)
 
 
 def _footprint(cfg: TritonConfig) -> TritonFootprint:
     _check_domain(cfg)
     mma = mma_kind(cfg)
-    # LowerLoops.cpp: stageDiff = num_stages - 1; +1 for an operand wgmma reads from shared memory
-    copies = cfg.num_stages if mma == "wgmma" else cfg.num_stages - 1
-    a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
-    b_tile = cfg.block_k * cfg.block_n * cfg.dtype.a_bytes
-    # LowerLoops.cpp: "Do not create async loads for small loads (cp.async requires at least 4 bytes)": a tile
-    # of fewer than 4 bytes per thread is not pipelined and keeps the single copy its dot reads
-    threads = 32 * cfg.num_warps
-    if mma == "wgmma" and min(a_tile, b_tile) < MIN_COPY_BYTES * threads:
-        raise ConfigError("BLOCK_SIZE_N", cfg.block_n, "a tile of 4 bytes or more per thread with wgmma",
-                          "an unpipelined wgmma operand is outside the compiled-against domain")
-    parts: List[Tuple[str, int]] = [(name, (copies if tile >= MIN_COPY_BYTES * threads else 1) * tile)
-                                    for name, tile in (("A", a_tile), ("B", b_tile))]
+    if not cfg.specialized_aligned:
+        copies = 2 if mma == "tcgen05" else 1
+    else:
+        copies = cfg.num_stages if mma != "mma.sync" else cfg.num_stages - 1
+    parts = _operand_parts(cfg, mma)
     if cfg.dtype is Variant.FP8_W8A8_BLOCK:
-        converted = [n for n in (cfg.block_m, cfg.block_n) if n >= threads]
-        scratch = max(converted) * SCALE_BYTES if converted else 0
-        scratch = -(-scratch // SCRATCH_ALIGN) * SCRATCH_ALIGN
-        parts.append(("scale_convert", scratch))
+        scratch = _scale_scratch(cfg, mma)
+        # an operand staged once (a tile under 4 bytes per thread) is dead by the time the scales are converted:
+        # the scratch reuses its offset (compiled: 16x256x32, 8 warps, sm120, 512 B of A under 1024 B of scratch)
+        staged = [b for (name, b), tile in zip(parts, (cfg.block_m * cfg.block_k, cfg.block_k * cfg.block_n))
+                  if tile < MIN_COPY_BYTES * 32 * cfg.num_warps]
+        parts.append(("scale_convert", max(0, scratch - max(staged, default=0)) if mma == "mma.sync" else scratch))
+    if (mma == "tcgen05" and cfg.dtype is Variant.INT4_W4A16 and cfg.block_m == cfg.block_k
+            and RELEASE_FACTS[cfg.triton].int4_tcgen05_square_scratch):
+        parts.append(("int4_square_scratch", min(1024 * cfg.num_warps, SCALE_BYTES * cfg.block_m * cfg.block_n)))
+    if mma == "tcgen05":
+        parts.append(("mbarriers", TCGEN05_BARRIER_BYTES))
     loop = sum(b for _, b in parts)
-    epilogue = epilogue_bytes(cfg)
+    epilogue = epilogue_bytes(cfg, epilogue_kind(cfg, mma))
     if epilogue > loop:  # the epilogue's conversion outgrows the (dead) loop buffers it reuses
         parts = [(name, 0) for name, _ in parts] + [("epilogue_convert", epilogue)]
     else:
@@ -153,26 +322,55 @@ def _footprint(cfg: TritonConfig) -> TritonFootprint:
     return TritonFootprint(cfg, max(loop, epilogue), tuple(parts), mma, copies)
 
 
+def _scale_scratch(cfg: TritonConfig, mma: str) -> int:
+    """The block-scale vectors' conversion scratch (see the module docstring)."""
+    threads = 32 * cfg.num_warps
+    if mma == "tcgen05" and RELEASE_FACTS[cfg.triton].tcgen05_block_scale == "measured":
+        return int(_json_table(BLOCK_SCALE_FILE)[cfg.triton][epilogue_key(cfg.block_m, cfg.block_n, cfg.num_warps)])
+    if mma == "tcgen05":
+        # the accumulator comes out of tensor memory a row per thread: the B-scale vector (every column, for
+        # every thread) is always converted, the A-scale vector only when a thread holds more than one row;
+        # both scratches count, unrounded (compiled, sm100, Triton 3.6.0: 4 * BN + 4 * BM when BM > 32 * num_warps)
+        return SCALE_BYTES * cfg.block_n + (SCALE_BYTES * cfg.block_m if cfg.block_m > threads else 0)
+    converted = [n for n in (cfg.block_m, cfg.block_n) if n >= threads]
+    scratch = max(converted) * SCALE_BYTES if converted else 0
+    return -(-scratch // SCRATCH_ALIGN) * SCRATCH_ALIGN
+
+
 EPILOGUE_FILE = Path(__file__).resolve().parent.parent / "data" / "triton_epilogue.json"
+BLOCK_SCALE_FILE = EPILOGUE_FILE.with_name("triton_block_scale_tcgen05.json")
 
 
 def epilogue_key(block_m: int, block_n: int, num_warps: int) -> str:
     return f"{block_m}x{block_n}_w{num_warps}"
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=None)
+def _json_table(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
 def _epilogue_table() -> dict:
-    return json.loads(EPILOGUE_FILE.read_text())
+    return _json_table(EPILOGUE_FILE)
 
 
-def epilogue_bytes(cfg: TritonConfig) -> int:
-    """``E`` of the config's (release, target, M, N, warps): see the module docstring."""
+def epilogue_alignment(cfg: TritonConfig) -> str:
+    """``aligned``, ``unaligned`` (a misaligned pointer: the C store's layout changes too) or ``k_unaligned``
+    (aligned pointers, K % 16 != 0: only the A/B strides lose divisibility, so E is the smallest such loop)."""
+    if not cfg.aligned:
+        return "unaligned"
+    return "aligned" if cfg.specialized_aligned else "k_unaligned"
+
+
+def epilogue_bytes(cfg: TritonConfig, kind: str) -> int:
+    """``E`` of the config's (release, target, kind, alignment, M, N, warps): see the module docstring."""
     try:
-        return int(_epilogue_table()[cfg.triton][cfg.target][epilogue_key(cfg.block_m, cfg.block_n,
-                                                                           cfg.num_warps)])
+        alignment = epilogue_alignment(cfg)
+        return int(_epilogue_table()[cfg.triton][cfg.target][kind][alignment][
+            epilogue_key(cfg.block_m, cfg.block_n, cfg.num_warps)])
     except KeyError:
         raise ConfigError("target", cfg.target, "a target measured in data/triton_epilogue.json",
-                          f"no epilogue measurement for Triton {cfg.triton}") from None
+                          f"no {kind} epilogue measurement for Triton {cfg.triton}") from None
 
 
 _CACHE: dict = {}
@@ -225,5 +423,7 @@ def classic_estimate(cfg: TritonConfig) -> int:
     return cfg.num_stages * (cfg.block_m + cfg.block_n) * cfg.block_k * cfg.dtype.a_bytes
 
 
-__all__ = ["TritonFootprint", "footprint", "footprints", "mma_kind", "classic_estimate", "epilogue_bytes", "VERIFIED",
-           "EPILOGUE_FILE"]
+__all__ = ["ReleaseFacts", "RELEASE_FACTS", "TritonFootprint", "footprint", "footprints", "mma_kind",
+           "epilogue_kind", "epilogue_alignment",
+           "classic_estimate", "epilogue_bytes", "VERIFIED",
+           "EPILOGUE_FILE", "BLOCK_SCALE_FILE"]

@@ -23,7 +23,7 @@ from typing import Any, Iterable, List, Mapping, Optional, Tuple
 
 from ..devices import DeviceLimit, gpu_facts, resolve_limit
 from ..errors import ConfigError, SmemTacticsError, VersionError
-from .config import RELEASES, TritonConfig, parse_release, parse_target
+from .config import DEFAULT_GROUP_SIZE, RELEASES, TritonConfig, parse_release, parse_target
 from .model import BLOCK_SCALE_K, classic_estimate, footprint
 
 META_KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "num_warps", "num_stages")
@@ -82,12 +82,14 @@ def _meta(item: Any, index: int) -> dict:
 
 def prune(configs: Iterable[Any], *, dtype: str, gpu: Optional[str] = None, limit: Optional[int] = None,
           target: Optional[str] = None, triton: Optional[str] = None, k: Optional[int] = None,
-          aligned: bool = True) -> PruneResult:
+          aligned: bool = True, group_size: int = DEFAULT_GROUP_SIZE, zero_points: bool = False) -> PruneResult:
     """Keep the configs whose shared memory fits the limit; the reason for each one dropped.
 
     The limit comes from ``limit`` (bytes), else ``gpu`` (the offline table), else the local GPU; the target from
     ``target``, else the GPU's arch. ``triton`` defaults to the installed release. A config the model cannot
-    answer is dropped with that reason (never kept on a guess).
+    answer is dropped with that reason (never kept on a guess). ``k`` and ``aligned`` are the specialization
+    facts (K % 16, 16-byte aligned pointers); ``group_size`` and ``zero_points`` describe the weight-only
+    (int8_w8a16 / int4_w4a16) quantization.
     """
     if limit is None and gpu is None and target is None:
         raise ConfigError("gpu / limit / target", None, "at least one of gpu=, limit=, target=",
@@ -97,6 +99,9 @@ def prune(configs: Iterable[Any], *, dtype: str, gpu: Optional[str] = None, limi
         raise ConfigError("gpu / limit", None, "a GPU name, a limit in bytes, or a visible GPU", "limit unknown")
     tgt = parse_target(target) if target else parse_target(lim.arch or (gpu_facts(gpu).arch if gpu else ""))
     release = parse_release(triton) if triton else installed_release()
+    # the arguments shared by every config are checked once: a bad one is an error, not 1,920 dropped configs
+    TritonConfig.create(dtype, tgt, release, block_m=16, block_n=16, block_k=16, k=k, aligned=aligned,
+                        group_size=group_size, zero_points=zero_points)
     kept: List[Any] = []
     dropped: List[Dropped] = []
     classic_drop = classic_keep = 0
@@ -109,7 +114,8 @@ def prune(configs: Iterable[Any], *, dtype: str, gpu: Optional[str] = None, limi
             cfg = TritonConfig.create(dtype, tgt, release, block_m=meta.get("BLOCK_SIZE_M"),
                                       block_n=meta.get("BLOCK_SIZE_N"), block_k=block_k,
                                       group_m=meta.get("GROUP_SIZE_M", 1), num_warps=meta.get("num_warps", 4),
-                                      num_stages=meta.get("num_stages", 2), k=k, aligned=aligned)
+                                      num_stages=meta.get("num_stages", 2), k=k, aligned=aligned,
+                                      group_size=group_size, zero_points=zero_points)
             shared = footprint(cfg).shared_bytes
         except SmemTacticsError as e:
             dropped.append(Dropped(item, f"not answered: {e}"))
