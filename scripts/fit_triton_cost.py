@@ -42,8 +42,7 @@ from smem_tactics.triton.cost import (PARAMETER_NAMES, Launch, Machine, TritonCo
 
 FILES = ("docs/benchmarks.json", "docs/decode_h200.json")
 OUT = ROOT / "smem_tactics" / "data" / "triton_cost.json"
-START = TritonCostParams(launch_us=3.0, iteration_ns=50.0, dram_efficiency=0.8, mma_efficiency_fp8=0.5,
-                         mma_efficiency_bf16=0.5)
+START = TritonCostParams(launch_us=3.0, iteration_ns=50.0, latency_ns=500.0, dram_efficiency=0.8, mma_efficiency=0.5)
 BYTES = {"e4m3": 1, "bf16": 2}
 NAME = re.compile(r"tr_(\d+)x(\d+)x(\d+)_g(\d+)_w(\d+)_s(\d+)$")
 
@@ -57,7 +56,7 @@ class Point:
     launch: Launch
     machine: Machine
     measured_us: float
-    legacy: Dict[str, float]  # inputs of the unfitted ranking
+    legacy: dict  # inputs of the unfitted ranking
 
 
 def _machine(doc: dict, dtype: str) -> Machine:
@@ -87,15 +86,16 @@ def load_points(root: Path = ROOT, files: Sequence[str] = FILES) -> List[Point]:
                 measured = result.get("median_us") or result.get("quick_median_us")
                 if not measured:
                     continue
-                bm, bn, bk, _, warps, _ = (int(x) for x in NAME.match(name).groups())
+                bm, bn, bk, _, warps, stages = (int(x) for x in NAME.match(name).groups())
                 shared = doc["triton"][dtype][name]["shared"]
                 tiles = tile_count(gemm["rows"], gemm["active_experts"], bm, gemm["n"], bn)
-                launch = Launch(block_m=bm, block_n=bn, block_k=bk, num_warps=warps, shared=shared,
-                                a_bytes=BYTES[dtype], w_bytes=BYTES[dtype], family="fp8" if dtype == "e4m3" else "bf16",
+                launch = Launch(block_m=bm, block_n=bn, block_k=bk, num_warps=warps, num_stages=stages, shared=shared,
+                                a_bytes=BYTES[dtype], w_bytes=BYTES[dtype],
                                 tiles=tiles, k=gemm["k"],
                                 dram_bytes=dram_bytes(gemm["rows"], gemm["active_experts"], gemm["n"], gemm["k"],
                                                       BYTES[dtype], BYTES[dtype]))
-                legacy = {"rows": gemm["rows"], "experts": gemm["experts"], "n": gemm["n"]}
+                legacy = {"rows": gemm["rows"], "experts": gemm["experts"], "n": gemm["n"],
+                          "family": "fp8" if dtype == "e4m3" else "bf16"}
                 points.append(Point(rel, gemm["model"], rel + ":" + gemm["key"], name, launch, machine,
                                     float(measured), legacy))
     return points
@@ -110,7 +110,7 @@ def unfitted_us(p: Point) -> float:
     tiles = active * math.ceil(math.ceil(rows / active) / launch.block_m) * math.ceil(p.legacy["n"] / launch.block_n)
     resident = max(1, min(h200.smem_per_sm // (launch.shared + 1024), 64 // launch.num_warps))
     waves = math.ceil(tiles / (h200.sms * resident))
-    flops_per_sm = h200.tflops[launch.family] * 1e12 / h200.sms
+    flops_per_sm = h200.tflops[p.legacy["family"]] * 1e12 / h200.sms
     bw_per_sm = h200.mem_bw_gbps * 1e9 / h200.sms * resident
     compute = 2.0 * launch.block_m * launch.block_n * launch.k / flops_per_sm
     memory = (launch.block_m + launch.block_n) * launch.k * launch.a_bytes / bw_per_sm
@@ -188,7 +188,8 @@ def document(root: Path = ROOT) -> dict:
                   "scripts/fit_triton_cost.py (least squares on log time) on the measured runs named in 'sources'. "
                   "Status 'fitted' on the NVIDIA H200; on other GPUs the efficiencies and fixed times are assumed to "
                   "transfer (only data/gpus.json facts change). Efficiencies are fractions of the datasheet "
-                  "figures in data/gpus.json (h200: 4800 GB/s, 1979 fp8 / 989 bf16 dense TFLOP/s).",
+                  "figures in data/gpus.json (h200: 4800 GB/s, 1979 fp8 / 989 bf16 dense TFLOP/s); one MMA efficiency "
+                  "for both dtypes (a separate bf16 one is not identified by these runs).",
         "status": "fitted",
         "card": "NVIDIA H200",
         "triton": "3.6.0",

@@ -45,8 +45,8 @@ def test_points_are_the_runs_triton_configs(points):
 
 
 def test_fit_recovers_planted_parameters(fitter, points):
-    planted = TritonCostParams(launch_us=4.0, iteration_ns=300.0, dram_efficiency=0.7, mma_efficiency_fp8=0.3,
-                               mma_efficiency_bf16=0.45)
+    planted = TritonCostParams(launch_us=4.0, iteration_ns=300.0, latency_ns=700.0, dram_efficiency=0.7,
+                               mma_efficiency=0.45)
     sample = points[::3]
     synthetic = [dataclasses.replace(p, measured_us=launch_time_us(planted, p.launch, p.machine)) for p in sample]
     recovered = fitter.fit(synthetic)
@@ -63,7 +63,7 @@ def test_committed_file_is_a_fresh_fit_of_the_committed_runs(fitter):
 def test_fitted_parameters_are_physical():
     params = fitted_params()
     assert 0.3 < params.dram_efficiency <= 1.0
-    assert 0.0 < params.mma_efficiency_fp8 <= 1.0 and 0.0 < params.mma_efficiency_bf16 <= 1.0
+    assert 0.0 < params.mma_efficiency <= 1.0
 
 
 def _cfg(bm, bn, bk, stages):
@@ -92,7 +92,7 @@ def test_ranking_follows_the_parameters(monkeypatch):
     monkeypatch.setattr(triton_files, "fitted_params", lambda: steps_dominate)
     entries, _ = triton_files.best_configs("h200", "qwen3-30b-a3b", Variant.FP8_W8A8, "3.6.0")
     assert entries["1"]["BLOCK_SIZE_K"] == 256
-    no_steps = dataclasses.replace(base, iteration_ns=1e-6, launch_us=0.0)
+    no_steps = dataclasses.replace(base, iteration_ns=1e-6, latency_ns=1e-6, launch_us=0.0)
     monkeypatch.setattr(triton_files, "fitted_params", lambda: no_steps)
     moved, _ = triton_files.best_configs("h200", "qwen3-30b-a3b", Variant.FP8_W8A8, "3.6.0")
     assert moved != entries

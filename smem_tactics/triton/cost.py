@@ -9,10 +9,12 @@ Form (one launch of ``tiles`` output tiles, BLOCK_M x BLOCK_N each, walking K in
 * ``memory``: the wave's share (its tiles over all tiles) of the launch's DRAM bytes -- every routed row of A once
   and every active expert's weights once (re-reads of a tile's operands are assumed to hit L2) -- over
   ``dram_efficiency x`` the GPU's DRAM bandwidth;
-* ``mma``: the busiest SM's tiles' ``2 x BM x BN x K`` flop over ``mma_efficiency[family] x`` its tensor
-  throughput (family ``fp8`` for 8-bit activations, else ``bf16``);
-* ``iterations``: ``ceil(K / BK) x iteration_ns`` -- the fixed per-step cost of a tile (address arithmetic,
-  waits, the loop) that neither roof has;
+* ``mma``: the busiest SM's tiles' ``2 x BM x BN x K`` flop over ``mma_efficiency x`` its tensor throughput
+  (the datasheet's fp8 rate for 8-bit activations, else bf16; one efficiency for both: the runs cannot tell a
+  separate bf16 one apart -- fitted alone it runs off to values > 1, i.e. bf16 never MMA-bound);
+* ``iterations``: ``ceil(K / BK) x (iteration_ns + latency_ns / (num_stages - 1))`` -- the fixed per-step cost of
+  a tile (address arithmetic, the loop), and the load latency the pipeliner hides behind ``num_stages - 1`` steps
+  in flight;
 * ``smooth_max(x) = (sum x^p)^(1/p)`` with ``p = SMOOTH_P``: a roof that bends instead of a kink (fits are smooth).
 
 The parameters (``data/triton_cost.json``) are fitted by ``scripts/fit_triton_cost.py`` on the Triton contender's
@@ -38,16 +40,16 @@ RESERVED_PER_BLOCK = 1024
 #: Warps an SM of every target here holds at once (limits residency of wide blocks).
 WARPS_PER_SM = 64
 
-PARAMETER_NAMES = ("launch_us", "iteration_ns", "dram_efficiency", "mma_efficiency_fp8", "mma_efficiency_bf16")
+PARAMETER_NAMES = ("launch_us", "iteration_ns", "latency_ns", "dram_efficiency", "mma_efficiency")
 
 
 @dataclass(frozen=True)
 class TritonCostParams:
     launch_us: float
     iteration_ns: float
+    latency_ns: float
     dram_efficiency: float
-    mma_efficiency_fp8: float
-    mma_efficiency_bf16: float
+    mma_efficiency: float
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, float]) -> "TritonCostParams":
@@ -65,10 +67,10 @@ class Launch:
     block_n: int
     block_k: int
     num_warps: int
+    num_stages: int
     shared: int
     a_bytes: float
     w_bytes: float
-    family: str  # "fp8" or "bf16": which tensor throughput the MMA runs at
     tiles: int
     k: int
     dram_bytes: float  # the launch's operand bytes read once: A's routed rows and the active experts' weights
@@ -79,7 +81,7 @@ class Machine:
     sms: int
     smem_per_sm: int
     mem_bw_gbps: float
-    tflops: float  # dense tensor TFLOP/s of the launch's family
+    tflops: float  # dense tensor TFLOP/s of the launch's MMA family (see mma_family)
 
 
 @functools.lru_cache(maxsize=1)
@@ -122,13 +124,15 @@ def resident_blocks(launch: Launch, machine: Machine) -> int:
 
 def launch_time_us(params: TritonCostParams, launch: Launch, machine: Machine) -> float:
     """Predicted time of one launch in microseconds (see the module docstring for the form)."""
-    efficiency = params.mma_efficiency_fp8 if launch.family == "fp8" else params.mma_efficiency_bf16
+    efficiency = params.mma_efficiency
     per_wave = machine.sms * resident_blocks(launch, machine)
     tile_bytes = launch.dram_bytes / launch.tiles
     tile_flop = 2.0 * launch.block_m * launch.block_n * launch.k
     bytes_per_us = machine.mem_bw_gbps * 1e3 * params.dram_efficiency
     flop_per_us_per_sm = machine.tflops * 1e6 * efficiency / machine.sms
-    iterations_us = math.ceil(launch.k / launch.block_k) * params.iteration_ns * 1e-3
+    steps = math.ceil(launch.k / launch.block_k)
+    in_flight = max(1, launch.num_stages - 1)  # K steps the pipeliner loads ahead of the MMA
+    iterations_us = steps * (params.iteration_ns + params.latency_ns / in_flight) * 1e-3
     total = params.launch_us
     full_waves, last = divmod(launch.tiles, per_wave)
     for count, tiles in ((full_waves, per_wave), (1 if last else 0, last)):

@@ -75,13 +75,13 @@ def predicted_time_us(cfg: TritonConfig, shared: int, gpu: GpuFacts, shape: MoeS
     params = params or fitted_params()
     rows = tokens * shape.top_k
     active = min(shape.experts, rows)
-    family = mma_family(cfg.dtype)
     a_bytes, w_bytes = float(cfg.dtype.a_bytes), weight_bytes(cfg.dtype)
     launch = Launch(block_m=cfg.block_m, block_n=cfg.block_n, block_k=cfg.block_k, num_warps=cfg.num_warps,
-                    shared=shared, a_bytes=a_bytes, w_bytes=w_bytes, family=family,
+                    num_stages=cfg.num_stages,
+                    shared=shared, a_bytes=a_bytes, w_bytes=w_bytes,
                     tiles=tile_count(rows, active, cfg.block_m, n, cfg.block_n), k=k,
                     dram_bytes=dram_bytes(rows, active, n, k, a_bytes, w_bytes))
-    tflops = gpu.tflops.get(family, gpu.tflops.get("bf16", 1.0))
+    tflops = gpu.tflops.get(mma_family(cfg.dtype), gpu.tflops.get("bf16", 1.0))
     machine = Machine(sms=gpu.sms, smem_per_sm=gpu.smem_per_sm, mem_bw_gbps=gpu.mem_bw_gbps, tflops=tflops)
     return launch_time_us(params, launch, machine)
 
