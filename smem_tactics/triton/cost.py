@@ -146,4 +146,5 @@ def launch_time_us(params: TritonCostParams, launch: Launch, machine: Machine) -
 
 
 __all__ = ["SMOOTH_P", "PARAMETER_NAMES", "TritonCostParams", "Launch", "Machine", "fitted_document",
-           "fitted_params", "weight_bytes", "mma_family", "tile_count", "dram_bytes", "resident_blocks", "launch_time_us"]
+           "fitted_params", "weight_bytes", "mma_family", "tile_count", "dram_bytes", "resident_blocks",
+           "launch_time_us"]

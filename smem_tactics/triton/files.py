@@ -21,7 +21,6 @@ GPUs the fitted efficiencies and fixed times are assumed to transfer, with that 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
