@@ -89,7 +89,11 @@ def collect(listings: Iterable[Sequence[Tactic]], output: str, cutlass: str, act
 def verify(listings: Iterable[Sequence[Tactic]], tree: CutlassTree, output: str = "bf16",
            activation: str = "swiglu", jobs: Optional[int] = None,
            progress: Optional[Callable[[int], None]] = None) -> tuple:
-    """Probe every distinct kernel of ``listings`` against ``tree``; returns (rows, skipped)."""
+    """Probe every distinct kernel of ``listings`` against ``tree``; returns (rows, skipped). A tree that cannot build
+    the known-good canary is refused as broken first (:func:`cpp_bindings.oracle.check_canary`)."""
+    from .oracle import check_canary
+
+    check_canary(tree)
     cutlass = tree.version
     tma, sm80, skipped = collect(listings, output, cutlass, activation)
     rows = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from smem_tactics.config import KernelConfig
-from smem_tactics.errors import UnsupportedConfigError
+from smem_tactics.errors import CutlassTreeError, UnsupportedConfigError
 from smem_tactics.footprint import footprint
 from smem_tactics.layout.epilogue import epilogue_layout
 from smem_tactics.layout.mainloop import mainloop_storage
@@ -78,15 +78,52 @@ def compare_one(result: ProbeResult) -> Comparison:
     return Comparison(cfg, AGREE, pred, m)
 
 
+#: The known-good canary: SM90 BF16 128x128x64 with CUTLASS's automatic stage count, a kernel every modelled
+#: release builds (215040 B, 6 stages in each of 4.2.0 .. 4.7.0, docs/verification.md). A tree that cannot build it,
+#: or builds it at another size, is broken (or not CUTLASS): its results would be N false mismatches.
+CANARY = KernelConfig.create("sm90", "bf16", tile=(128, 128, 64))
+_canary_checked: set = set()
+
+
+def check_canary(tree: CutlassTree, compiler: str = "g++", version: Optional[CutlassVersion] = None) -> None:
+    """Compile :data:`CANARY` against ``tree`` first; raise :class:`~smem_tactics.errors.CutlassTreeError` saying the
+    tree is broken (with the compiler's first error line) if it does not compile or disagrees with the model.
+    Checked once per (tree, compiler, version) in a process."""
+    version = version if version is not None else tree.modelled_version()
+    key = (str(tree.include), compiler, str(version))
+    if key in _canary_checked:
+        return
+    canary = dataclasses.replace(CANARY, cutlass=version)
+    expected = predict(canary)
+    result = run_probe([canary], tree, compiler=compiler, jobs=1)[0]
+    where = f"the CUTLASS tree at {tree.include} ({tree.source or 'given'}, version.h {tree.version}) is broken"
+    if not result.ok:
+        raise CutlassTreeError(f"cutlass: {where}: {result.error} (the known-good canary {canary.name()} does not "
+                               f"compile with {compiler}; no config was compared)")
+    measured = result.measured
+    if (measured["total"], measured["stages"]) != (expected["total"], expected["stages"]):
+        raise CutlassTreeError(f"cutlass: {where}: the known-good canary {canary.name()} builds at "
+                               f"{measured['total']} B / {measured['stages']} stages, where every modelled CUTLASS "
+                               f"release gives {expected['total']} B / {expected['stages']} stages (no config was "
+                               f"compared)")
+    _canary_checked.add(key)
+
+
 def verify(configs: Sequence[KernelConfig], tree: CutlassTree, compiler: str = "g++", jobs: Optional[int] = None,
-           progress: Optional[Callable[[int], None]] = None, version: Optional[CutlassVersion] = None) -> list:
+           progress: Optional[Callable[[int], None]] = None, version: Optional[CutlassVersion] = None,
+           canary: bool = True) -> list:
     """Probe ``configs`` against ``tree``; each config is judged under the version the tree is modelled as (its
-    release and the deltas its headers carry, :meth:`CutlassTree.modelled_version`), or under ``version``."""
+    release and the deltas its headers carry, :meth:`CutlassTree.modelled_version`), or under ``version``.
+
+    With ``canary`` (the default) the tree first compiles :data:`CANARY` (:func:`check_canary`): a broken tree is
+    reported as broken (:class:`~smem_tactics.errors.CutlassTreeError`), never as a mismatch per config."""
     if version is None:
         version = tree.modelled_version()
+    if canary:
+        check_canary(tree, compiler, version)
     configs = [dataclasses.replace(c, cutlass=version) for c in configs]
     results = run_probe(configs, tree, compiler=compiler, jobs=jobs, progress=progress)
     return [compare_one(r) for r in results]
 
 
-__all__ = ["Comparison", "verify", "compare_one", "predict", "AGREE", "MISMATCH", "BOTH_REJECT", "DEVICE_REJECT"]
+__all__ = ["Comparison", "verify", "check_canary", "CANARY", "compare_one", "predict", "AGREE", "MISMATCH", "BOTH_REJECT", "DEVICE_REJECT"]

@@ -931,7 +931,8 @@ def run_all(args, plan, out: Path, logs: Path, state: dict) -> int:
                           "attributes": dict(runner.attributes()), "checks": checks}
     log(f"footprint/build checks: {'all equal' if fp_ok else 'MISMATCH'} over {len(kinfo)} kernels")
 
-    results = {"meta": {"card": dev["name"], "device": dev, "builds": builds, "bridge_note": bridge_note,
+    results = {"meta": {"card": dev["name"], "date": time.strftime("%Y-%m-%d", time.gmtime()), "device": dev,
+                        "builds": builds, "bridge_note": bridge_note,
                         "cutlass_main": main_tree.version, "cutlass_bridge": bridge_tree.version if bridge_tree else None,
                         "seed": args.seed, "models": args.models, "dtypes": args.dtypes, "tokens": args.tokens,
                         "reps": {"timed": args.reps, "passes": 2, "triton_quick": 5},

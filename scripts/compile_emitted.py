@@ -196,7 +196,8 @@ def _from_facts(paths, summary: str, targets_text: str) -> int:
     builds = sorted({rec.nvcc_version for rec in records.values()})
     meta = {
         "command": "python3 scripts/compile_emitted.py --from-facts " + " ".join(paths),
-        "when": "when the facts were compiled (smem-tactics compile-facts; see the facts files)",
+        "when": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC") +
+                " (this summary, written from the facts; the compiles ran before, by smem-tactics compile-facts)",
         "machine": "; ".join(machines),
         "nvcc": ", ".join(builds),
         "cutlass": version,

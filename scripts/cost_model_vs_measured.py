@@ -67,6 +67,7 @@ def evaluate(results: dict, gpu, params=None, max_pass_spread: float = 0.10, exc
         mid = stats.median(logres)
         ev["key"] = key
         ev["rms_log_residual"] = math.sqrt(sum((x - mid) ** 2 for x in logres) / len(logres))
+        ev["log_errors"] = logres  # log(measured / predicted) per kernel: the absolute error, not only the order
         rows.append(ev)
     rhos = [r["spearman"] for r in rows if math.isfinite(r["spearman"])]
     return {"rows": rows, "median_spearman": stats.median(rhos), "spearman_ge_0_8": sum(r >= 0.8 for r in rhos),

@@ -2,7 +2,7 @@
 """Fit the cost model's fixed terms (SM90) to a decode run of scripts/bench_decode.py, and say what they change.
 
     python3 scripts/fit_decode_terms.py decode.json [--also docs/benchmarks_h100.json docs/benchmarks.json]
-                                        [--json fit.json] [--grid fine|coarse]
+                                        [--json fit.json] [--grid fine|coarse] [--params NAME ...]
 
 1. **Measured terms** (no model): the launch floor (empty kernel), the K-sweep intercept and slope per kernel (the
    fixed time of a launch and the time per k-block), the time per group switch (group sweep through one CTA, grouped
@@ -13,7 +13,9 @@
    the run: each layer's GEMMs and the sweep points (the one-CTA sweep on a GPU of one SM).
 3. **Before / after**: per GEMM of the run, Spearman of the model's order against the measured order, whether the
    model's first choice is within 5 % of the best, the residuals; and the same on every ``--also`` file (issue 5's
-   runs, decode and prefill) so a fit that buys decode with prefill shows.
+   runs, decode and prefill) so a fit that buys decode with prefill shows; any drop of median Spearman, of the count
+   >= 0.8 or of the first choices within 5 % on any file is listed as a regression (then the overrides are not for
+   data/cost_model.json). ``--params`` fits a subset (the rest stay at their shipped values).
 
 Prints the overrides (``--set`` form for scripts/cost_model_vs_measured.py and a JSON fragment for the lead to put in
 data/cost_model.json) and the terms the model has no parameter for yet (PDL gain, pipeline fill), marked as proposals.
@@ -55,8 +57,11 @@ FIT_ROLES = ("base", "s2", "nosmem", "coop", "m64")
 MAX_PASS_SPREAD = 0.10
 
 SM12X_TRANSFER = (
-    ("launch_overhead_us", "assumed to transfer: the host and driver launch path is the same code on SM12x (CUDA 13 "
-                           "driver, cudaLaunchKernelEx); not measured there"),
+    ("launch_overhead_us", "transfers in part: the host and driver launch path (the empty-kernel launch floor) is the "
+                           "same code on SM12x (CUDA 13 driver, cudaLaunchKernelEx); the fitted value also holds the "
+                           "kernel's on-GPU prologue, pipeline fill and tail on the H200's 132-SM persistent grid, which "
+                           "scale with SM count, clocks and memory latency: so the fit is an SM90 override, and the SM12x "
+                           "families keep their own value; not measured there"),
     ("group_switch_ns", "assumed to transfer in kind, not in value: SM120 grouped GEMMs run the same SM90 array kernel "
                         "(tensormap rewrite + fence per group switch, smem_tactics/layout/kernel.py); the time per "
                         "switch scales with SM120's clock and memory latency, which no SM12x measurement here gives"),
@@ -251,15 +256,44 @@ def also_metrics(path: str, params) -> dict:
 
     res = read_json_file(path, path)
     ev = cm.evaluate(res, cm.gpu_for(res), params)
-    pre = [r for r in ev["rows"] if r["key"].endswith("/t4096") or int(r["key"].rsplit("/t", 1)[1]) >= 1024]
+    pre = [r for r in ev["rows"] if int(r["key"].rsplit("/t", 1)[1]) >= 1024]
     out = {"all": {k: ev[k] for k in ("n", "median_spearman", "spearman_ge_0_8", "top_within_5pct",
                                       "mean_rms_log_residual")}}
+    out["all"].update(_abs_errors(ev["rows"]))
     if pre:
         rhos = [r["spearman"] for r in pre if math.isfinite(r["spearman"])]
         out["prefill"] = {"n": len(pre), "median_spearman": stats.median(rhos) if rhos else None,
                           "spearman_ge_0_8": sum(r >= 0.8 for r in rhos),
                           "top_within_5pct": sum(r["top_within"] for r in pre),
-                          "mean_rms_log_residual": sum(r["rms_log_residual"] for r in pre) / len(pre)}
+                          "mean_rms_log_residual": sum(r["rms_log_residual"] for r in pre) / len(pre),
+                          **_abs_errors(pre)}
+    return out
+
+
+def _abs_errors(rows: list) -> dict:
+    """rms and mean of log(measured / predicted) over every kernel of ``rows`` (the model's absolute time)."""
+    logs = [x for r in rows for x in r.get("log_errors", [])]
+    if not logs:
+        return {}
+    return {"abs_rms_log_error": math.sqrt(sum(x * x for x in logs) / len(logs)),
+            "mean_log_error": sum(logs) / len(logs)}
+
+
+#: What the --also check compares (higher is better for each): a fit that lowers any of them on any file or part
+#: (all scenarios, prefill) is a ranking regression.
+RANK_KEYS = ("median_spearman", "spearman_ge_0_8", "top_within_5pct")
+
+
+def regressions(also: dict) -> list:
+    """``also``: {path: {"before": {part: metrics}, "after": ...}}; one line per metric that got worse."""
+    out = []
+    for path, ba in also.items():
+        for part, before in ba["before"].items():
+            after = ba["after"].get(part) or {}
+            for key in RANK_KEYS:
+                b, a = before.get(key), after.get(key)
+                if b is not None and a is not None and a < b - 1e-9:
+                    out.append(f"{Path(path).name} [{part}] {key} {b:g} -> {a:g}")
     return out
 
 
@@ -279,8 +313,15 @@ def main(argv=None) -> int:
     p.add_argument("--also", nargs="*", default=[], help="issue-5 benchmark JSON files to check for regressions")
     p.add_argument("--gpu", default="", help="GPU facts to predict with (default: the run's card)")
     p.add_argument("--grid", choices=tuple(GRIDS), default="fine")
+    p.add_argument("--params", nargs="+", default=list(GRIDS["fine"]), metavar="NAME",
+                   help=f"the parameters to fit, the others kept at their shipped values (default: all of "
+                        f"{', '.join(GRIDS['fine'])})")
     p.add_argument("--json", default="", help="write everything here")
     args = p.parse_args(argv)
+    for name in args.params:
+        if name not in GRIDS["fine"]:
+            print(f"error: --params: given {name!r}; allowed: {', '.join(GRIDS['fine'])}", file=sys.stderr)
+            return 2
     try:
         results = read_json_file("results", args.results)
         if not isinstance(results.get("layers"), list) or "kernels" not in results:
@@ -308,7 +349,7 @@ def main(argv=None) -> int:
 
     before_pred = model.predict_all({})
     before = rank_metrics(before_pred["layers"])
-    overrides, obj = fit(model, GRIDS[args.grid])
+    overrides, obj = fit(model, {k: v for k, v in GRIDS[args.grid].items() if k in args.params})
     after_pred = model.predict_all(overrides)
     after = rank_metrics(after_pred["layers"])
     print(f"objective (absolute rms log error over layers + sweeps): shipped {model.objective({}):.4f} -> fitted "
@@ -332,11 +373,18 @@ def main(argv=None) -> int:
         for part in b:
             print(f"{path} [{part}] before: {_fmt(b[part])}")
             print(f"{path} [{part}] after:  {_fmt(a[part])}")
+    report["regressions"] = regressions(report["also"])
+    if args.also:
+        print("ranking on the --also files: " + ("; ".join(report["regressions"]) + " (do not apply)"
+                                                  if report["regressions"] else "no regression (Spearman, >= 0.8, "
+                                                  "first choice within 5 %)"))
+    date = (results.get("meta") or {}).get("date")
     print("overrides (fitted; apply by hand to data/cost_model.json, arch sm90):")
     print("  --set " + " ".join(f"{k}={v:g}" for k, v in changed.items()) if changed else "  none: the shipped "
           "values fit best on this grid")
-    print("  " + json.dumps({k: {"value": v, "status": "calibrated",
-                                 "source": f"scripts/fit_decode_terms.py on {Path(args.results).name} ({card})"}
+    print("  " + json.dumps({k: {"value": v, "status": "fitted",
+                                 "source": f"scripts/fit_decode_terms.py --params {' '.join(args.params)} on "
+                                           f"{Path(args.results).name} ({card}{', ' + date if date else ''})"}
                              for k, v in changed.items()}))
     pdl = terms["pdl_gain_us"].get("median")
     print("proposals (no parameter in cost.py yet): "

@@ -5,6 +5,12 @@
     python3 scripts/generate_tactic_table.py --oracle           # ... and verify every candidate with the oracle
     python3 scripts/generate_tactic_table.py --gpus h100,h200,b200 --out out/tables
     python3 scripts/generate_tactic_table.py --gpus gb10 --models qwen3-30b-a3b --dtypes nvfp4 --out /tmp/t
+    python3 scripts/generate_tactic_table.py --reseal           # re-seal the tables in --out, nothing regenerated
+    python3 scripts/generate_tactic_table.py --reseal a.json b.json
+
+Every table is written with an integrity seal (metadata.integrity: the sha256 of its content), which
+``load_table`` checks: a table whose numbers were edited by hand is refused. --reseal writes the seal of tables
+as they are (for tables you trust, e.g. written before seals existed); their content is left byte for byte.
 
 With --oracle, every distinct candidate (and, for SM12x, its C = D TensorRT-LLM twin) is compiled in the
 host-only probe against the CUTLASS release the tables target; each table records how many footprints the
@@ -45,7 +51,11 @@ def main(argv=None) -> int:
     ap.add_argument("--no-png", action="store_true", help="skip the PNGs")
     ap.add_argument("--trtllm", default=str(ROOT / "docs" / "trtllm_sm120_additions.txt"),
                     help="where to write the TensorRT-LLM patch-ready file for SM12x tables ('' for none)")
+    ap.add_argument("--reseal", nargs="*", metavar="TABLE", default=None,
+                    help="re-seal existing tables (default: every *.json in --out) without regenerating them")
     args = ap.parse_args(argv)
+    if args.reseal is not None:
+        return _reseal([Path(p) for p in args.reseal] or sorted(Path(args.out).glob("*.json")))
 
     gpus = [g for g in args.gpus.split(",") if g]
     models = [m for m in args.models.split(",") if m]
@@ -95,6 +105,18 @@ def main(argv=None) -> int:
     return 1 if bad else 0
 
 
+def _reseal(paths) -> int:
+    """Write the integrity seal of each table as it is (its shape checked first; nothing else changes)."""
+    from smem_tactics.tables import _compact_json, check_shape, read_table_file, seal
+
+    for path in paths:
+        p, table = read_table_file(path)
+        check_shape(table, p.name)
+        p.write_text(_compact_json(seal(table)))
+    print(f"{len(paths)} tables sealed", file=sys.stderr)
+    return 0
+
+
 def _trtllm_twins(tables) -> list:
     """C = D twins (TensorRT-LLM's launcher) of every emitted SM12x candidate, both swap-AB directions."""
     from smem_tactics.commands.emit import _swapped
@@ -137,4 +159,6 @@ def _index(tables, out: Path) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from smem_tactics.cli import run_reporting_errors
+
+    sys.exit(run_reporting_errors(main))

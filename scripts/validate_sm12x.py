@@ -94,6 +94,49 @@ def write_fit(fitted: dict, loo: dict, ms) -> None:
     cost._raw_parameters.cache_clear()  # the report below judges the values just written
 
 
+#: What each SM120 free parameter stands for, in the words of the "why held-out prediction fails" section.
+MECHANISMS = {
+    "accumulator_register_budget": "a pingpong warp group whose accumulators pass a register budget is starved",
+    "starved_mma_slowdown": "how much slower a starved pingpong mainloop runs",
+    "overlap_loss": "the part of loads/MMAs a pipeline fails to hide",
+    "overlap_stage_exponent": "how fast that loss grows as the stage count falls",
+    "finalize_elements_per_clk": "the FINALIZE scatter epilogue's rate",
+    "spill_bytes_per_clk": "the cost of register spills",
+    "k_block_overhead_ns": "a fixed cost per k-block",
+    "group_switch_ns": "a fixed cost per expert switch",
+    "epilogue_fixed_ns": "a fixed cost per tile's epilogue",
+    "mma_efficiency": "the tensor-core efficiency",
+    "bound_sharpness": "how DRAM and SM limits combine",
+    "loaded_latency_factor": "memory latency under load",
+    "dram_efficiency": "achieved DRAM bandwidth",
+}
+
+
+def _failures(loo: dict, params: dict) -> list:
+    """Plain words for each source the model cannot predict when it is held out: which mechanisms the shipped fit
+    draws from that source alone (a parameter away from the prior in-sample, at the prior without the source), and
+    the records it then misses most."""
+    from smem_tactics.validation import PRIOR
+
+    lines = []
+    for sid, (without, rep) in loo.items():
+        if rep.meets_goals():
+            continue
+        only_here = [k for k in PRIOR if params.get(k) != PRIOR[k] and without.get(k, PRIOR[k]) == PRIOR[k]]
+        lines.append(f"* **`{sid}` held out: goals not met** ({rep.agree}/{rep.pairs} pairs, median error "
+                     f"{_pct(rep.median_error)}).")
+        if only_here:
+            lines.append("  Without it the fit leaves at their priors: " + "; ".join(
+                f"`{k}` ({MECHANISMS.get(k, k)}; shipped {params[k]:g}, prior {PRIOR[k]:g})" for k in only_here)
+                + ". No other source measures these mechanisms, so a model fitted without this source cannot "
+                  "learn them; the shipped model uses them because this source shows them.")
+        worst = sorted(rep.rows, key=lambda r: -abs(r[2] / r[1] - 1.0) if r[1] else 0.0)[:3]
+        if worst:
+            lines.append("  Largest held-out misses: " + "; ".join(
+                f"{rid} measured {meas:.2f}, predicted {pred:.2f}" for rid, meas, pred, _, _ in worst) + ".")
+    return lines
+
+
 def main(argv=None) -> int:
     from smem_tactics.contract import write_text
     from smem_tactics.cost import cost_model_version, cost_parameters
@@ -146,6 +189,9 @@ def main(argv=None) -> int:
         "on the other sources, then the held-out source is predicted.", ""]
     lines += _table({k: rep for k, (ov, rep) in loo.items()})
     lines += [""] + [f"* without `{k}`: fitted {json.dumps(ov)}" for k, (ov, _) in loo.items()]
+    failures = _failures(loo, params)
+    if failures:
+        lines += ["", "### Where held-out prediction fails, and why", ""] + failures
     lines += ["", "## The shipped model (fitted on all sources: in-sample)", "", "SM120 parameters: " +
               ", ".join(f"`{k}` = {params[k]}" for k in FREE_PARAMETERS), ""]
     lines += _table(shipped)

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Union
 
 from .errors import ConfigError, UnsupportedConfigError
-from .versions import DEFAULT_VERSION, CutlassVersion, VERIFIED_VERSIONS
-from .errors import VersionError
+from .versions import DEFAULT_VERSION, CutlassVersion
 
 
 def _parse_enum(cls, field: str, value: Any):
@@ -690,13 +689,9 @@ class KernelConfig:
         sg = None
         if scale_granularity is not None:
             sg = _parse_int_tuple(scale_granularity, 3, "scale_granularity", "[gM, gN, gK] of positive integers")
-        if cutlass is not None and not isinstance(cutlass, (str, CutlassVersion)):
-            raise ConfigError("cutlass", cutlass, "a release number as a string, e.g. \"4.5.0\"",
-                              f"a JSON {type(cutlass).__name__}")
-        try:
-            version = CutlassVersion.parse(cutlass) if cutlass is not None else DEFAULT_VERSION
-        except VersionError as e:
-            raise ConfigError("cutlass", cutlass, [str(v) for v in VERIFIED_VERSIONS], str(e)) from None
+        from .contract import require_cutlass
+
+        version = require_cutlass("cutlass", cutlass, DEFAULT_VERSION)
         return cls(
             arch=arch_v,
             a=a_v,

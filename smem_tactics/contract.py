@@ -167,6 +167,83 @@ def require_limit_bytes(field: str, value: Any) -> int:
     return require_int(field, value, 1, MAX_LIMIT_BYTES, "bytes per block, an integer")
 
 
+# ---------------------------------------------------------------------------------------------- public API arguments
+# The public functions take Python values, not text: an int parameter takes an int (not a bool, a float or a
+# digit string), a config parameter a KernelConfig. Each public function checks its arguments once, here.
+
+def require_strict_int(field: str, value: Any, lo: Optional[int] = None, hi: Optional[int] = None,
+                       what: str = "an integer") -> int:
+    """``value`` if it is an ``int`` (a bool, a float or a string is refused) in ``[lo, hi]``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad(field, _shown(value) if isinstance(value, (str, bytes, float, bool)) else f"<{type(value).__name__}>",
+                  f"{what} {_range_text(lo, hi)}".strip(), f"a {type(value).__name__}, not an int")
+    return require_int(field, value, lo, hi, what)
+
+
+def require_bool(field: str, value: Any) -> bool:
+    """``value`` if it is ``True`` or ``False`` (``0``, ``1``, ``"false"`` are refused: they are not flags)."""
+    if not isinstance(value, bool):
+        raise bad(field, _shown(value) if isinstance(value, (str, int, float)) else f"<{type(value).__name__}>",
+                  "True or False", f"a {type(value).__name__}")
+    return value
+
+
+def require_config(field: str, value: Any) -> Any:
+    """``value`` if it is a :class:`~smem_tactics.config.KernelConfig`."""
+    from .config import KernelConfig
+
+    return require_instance(field, value, KernelConfig,
+                            "a KernelConfig (KernelConfig.create(...) or KernelConfig.from_dict(...))")
+
+
+def require_limit(field: str, value: Any, allow_none: bool = False) -> Optional[int]:
+    """A shared-memory limit passed to a public function: a positive int of bytes per block (``None`` -- an unknown
+    limit, which prunes nothing -- only where ``allow_none``). ``-1`` or ``0`` is refused, never read as a limit
+    nothing fits under."""
+    if value is None and allow_none:
+        return None
+    what = "bytes per block, an int" + (" (or None: unknown)" if allow_none else "")
+    return require_strict_int(field, value, 1, MAX_LIMIT_BYTES, what)
+
+
+def require_cutlass(field: str, value: Any, default: Any = None) -> Any:
+    """A CUTLASS release (a string such as ``"4.5.0"`` or a :class:`~smem_tactics.versions.CutlassVersion`) as a
+    CutlassVersion; ``None`` gives ``default`` (when there is one). An unknown or malformed release is refused
+    here, never turned into a verdict of "not modelled" downstream."""
+    from .errors import VersionError
+    from .versions import CutlassVersion
+
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, (str, CutlassVersion)):
+        raise bad(field, _shown(value) if isinstance(value, (int, float, bool, bytes)) else
+                  f"<{type(value).__name__}>", 'a CUTLASS release as a string, e.g. "4.5.0"',
+                  f"a {type(value).__name__}")
+    if isinstance(value, str):
+        require_str(field, value, 'a CUTLASS release, e.g. "4.5.0"', max_len=200)
+    try:
+        return CutlassVersion.parse(value)
+    except VersionError as e:
+        raise bad(field, value, "a modelled CUTLASS release such as 4.2.0, 4.5.0 or 4.7.0",
+                  str(e).split(": ", 1)[-1]) from None
+
+
+def require_items(field: str, value: Any, check: Callable[[str, Any], T], max_items: int = 4096,
+                  allow_empty: bool = False) -> tuple:
+    """A list/tuple/range/set argument, each item passed through ``check(field[i], item)``; a string (a sequence of
+    characters, almost always a mistake), a mapping, an iterator or an empty sequence (unless ``allow_empty``) is
+    refused."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple, range, set, frozenset)):
+        raise bad(field, _shown(value) if isinstance(value, (str, bytes)) else f"<{type(value).__name__}>",
+                  "a list", f"a {type(value).__name__}")
+    items = tuple(sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value)
+    if not items and not allow_empty:
+        raise bad(field, value, "a non-empty list", "empty")
+    if len(items) > max_items:
+        raise bad(field, value, f"a list of at most {max_items} items", f"{len(items)} items")
+    return tuple(check(f"{field}[{i}]", item) for i, item in enumerate(items))
+
+
 def csv_values(field: str, text: Optional[str], cast: Callable[[str], T] = str, lo: Optional[int] = None,
                hi: Optional[int] = None, allowed: str = "") -> Optional[list]:
     """A comma list from the command line: ``None`` when not given, never an empty list (``,`` is refused)."""
@@ -428,7 +505,9 @@ __all__ = [
     "EXIT_OK", "EXIT_NEGATIVE", "EXIT_USAGE", "EXIT_BUG", "MAX_TOKENS", "MAX_EXPERTS", "MAX_TOP_K", "MAX_GEMM_DIM",
     "MAX_JSON_BYTES", "MAX_JSON_DEPTH", "MAX_INT_DIGITS", "MAX_FILE_BYTES", "MAX_LIMIT_BYTES", "MAX_ROWS", "MAX_JOBS",
     "bad", "require_int", "require_float", "require_str", "require_choice", "require_instance",
-    "require_limit_bytes", "csv_values", "refuse_conflicts", "require_together", "json_depth", "json_document",
+    "require_limit_bytes", "require_strict_int", "require_bool", "require_config", "require_limit", "require_items",
+    "require_cutlass",
+    "csv_values", "refuse_conflicts", "require_together", "json_depth", "json_document",
     "read_bytes", "read_text", "read_json_file", "write_text", "require_out_dir", "LineAnswer", "json_lines",
     "int_arg", "float_arg", "str_arg",
 ]

@@ -387,7 +387,12 @@ def explain(r: Ranked, problem: Problem, gpu: GpuFacts, runner_up: Optional[Rank
     if runner_up is not None and runner_up.predicted_us > 0:
         gain = runner_up.predicted_us / r.predicted_us - 1.0
         if gain < 0.001:
-            parts.append(f"level with {runner_up.candidate.short()} (within 0.1 %; the tie goes to less shared memory)")
+            if round(runner_up.predicted_us, 6) == round(r.predicted_us, 6) and \
+                    runner_up.candidate.total_bytes != c.total_bytes:
+                why = "the tie goes to less shared memory"
+            else:
+                why = "an order no measurement could confirm"
+            parts.append(f"level with {runner_up.candidate.short()} (within 0.1 %; {why})")
         else:
             parts.append(f"{gain:.1%} ahead of {runner_up.candidate.short()}")
     return "; ".join(parts)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from .config import Arch, KernelConfig, StageConvention
+from .contract import require_config
 from .errors import ConfigError, UnsupportedConfigError
 from .layout.epilogue import EpilogueLayout, epilogue_layout
 from .layout.kernel import sm90_array_kernel
@@ -85,15 +86,63 @@ def carveout(cfg: KernelConfig, epi: EpilogueLayout) -> int:
     return 0
 
 
-def _raise_slice_error(sliced: Optional[str], stages: int, carve: Optional[int]) -> None:
-    if sliced:
+@dataclass(frozen=True)
+class StageRejection:
+    """Why CUTLASS rejects a config at some explicit stage counts and not at others: the same reason for every
+    count it applies to (:func:`stage_count_rejection`), so rejected counts can be reported as ranges."""
+
+    field: str
+    why: str  # without the stage count
+    cutlass_message: str
+
+    def error(self, stages: int, carve: Optional[int]) -> UnsupportedConfigError:
+        """The error ``footprint`` raises for this rejection at ``stages`` (carve-out ``carve``, None: explicit)."""
         what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
-        raise UnsupportedConfigError("tile", f"CuTe cannot slice one stage off this tile's A/B shared-memory layout "
-                                             f"at the {what} stage count {stages}", sliced)
+        return UnsupportedConfigError(self.field, self.why.format(what=what, stages=stages), self.cutlass_message)
+
+    @property
+    def reason(self) -> str:
+        """The reason without a stage count, CUTLASS's message quoted."""
+        why = self.why.format(what="", stages="S").replace("  ", " ")
+        return f"{why} [CUTLASS: \"{self.cutlass_message}\"]"
 
 
-def _check_sm90_slice(cfg: KernelConfig, stages: int, carve: Optional[int]) -> None:
-    _raise_slice_error(sm90_slice_error(cfg, stages), stages, carve)
+_TOO_FEW = StageRejection("stages", "the {what} stage count is {stages}; the mainloop needs at least 2",
+                          _MIN_STAGES_MESSAGE)
+_TOO_FEW_SM100 = StageRejection("stages", "the {what} stage count is {stages}; the SM100 dense mainloop needs at "
+                                          "least 2", "Specialization requires Stages set to value 1 or more.")
+_NO_SLICE = "CuTe cannot slice one stage off this tile's A/B shared-memory layout at the {what} stage count {stages}"
+
+
+def stage_count_rejection(cfg: KernelConfig, stages: int) -> Optional[StageRejection]:
+    """Why CUTLASS rejects ``cfg``'s A/B mainloop at ``stages`` stages for a reason that depends on the count
+    itself (too few stages; a stage CuTe cannot slice), or None.
+
+    Rules that hold for every count are :mod:`smem_tactics.legality`'s; the SM100 capacity assert depends on
+    the total (:func:`sm100_capacity_exceeded`). One source for :func:`resolve_stages` and the stage search.
+    """
+    if cfg.arch.family is Arch.SM100:
+        from .layout.sm100 import min_stages, tma_slice_error
+
+        if stages < min_stages(cfg):  # sm100_mma_array_warpspecialized.hpp: static_assert(Stages >= 2)
+            return _TOO_FEW_SM100
+        sliced = tma_slice_error(cfg, stages)
+    else:
+        if stages < 2:
+            return _TOO_FEW
+        sliced = sm90_slice_error(cfg, stages) if cfg.arch is Arch.SM90 else None
+    if sliced:
+        return StageRejection("tile", _NO_SLICE, sliced)
+    return None
+
+
+def sm100_capacity_exceeded(cfg: KernelConfig, total: int) -> Optional[StageRejection]:
+    """The SM100 kernels' class-scope capacity assert (CUTLASS 4.2.x), if a total of ``total`` B trips it."""
+    if cfg.arch.family is Arch.SM100 and total > SM100_CAPACITY and not cfg.cutlass.has(SM100_CAPACITY_ASSERT_IN_BODY):
+        # sm100_gemm_array_tma_warpspecialized.hpp (4.2.x): class-scope static_assert on SharedStorageSize
+        return StageRejection("stages", f"the kernel needs more than the {SM100_CAPACITY} B of an SM100 SM",
+                              "SMEM usage exceeded capacity.")
+    return None
 
 
 def resolve_stages(cfg: KernelConfig) -> tuple:
@@ -104,27 +153,22 @@ def resolve_stages(cfg: KernelConfig) -> tuple:
     else:
         carve = carveout(cfg, epi)
         stages = auto_stages(cfg, carve)
-    if cfg.arch.family is Arch.SM100:
-        from .layout.sm100 import min_stages, tma_slice_error
-
-        if stages <= 0:  # the SM100 builders' static_assert(PipelineStages > 0)
-            raise UnsupportedConfigError(
-                "stages", f"no stage of A/B/SFA/SFB fits beside the {carve} B carve-out",
-                "Smem usage is too high. Can't create any SMEM buffers for A, B, SFA, and SFB.")
-        what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
-        if stages < min_stages(cfg):  # sm100_mma_array_warpspecialized.hpp: static_assert(Stages >= 2)
-            raise UnsupportedConfigError("stages", f"the {what} stage count is {stages}; the SM100 dense mainloop "
-                                                   "needs at least 2", "Specialization requires Stages set to value 1 "
-                                                                       "or more.")
-        _raise_slice_error(tma_slice_error(cfg, stages), stages, carve)
-        return stages, carve
-    if stages < 2 and cfg.arch.family is not Arch.SM100 or stages < 1:
-        what = "explicit" if carve is None else f"automatic (carve-out {carve} B)"
-        raise UnsupportedConfigError("stages", f"the {what} stage count is {stages}; the mainloop needs at least 2",
-                                     _MIN_STAGES_MESSAGE)
-    if cfg.arch is Arch.SM90:
-        _check_sm90_slice(cfg, stages, carve)
+    if cfg.arch.family is Arch.SM100 and stages <= 0:  # the SM100 builders' static_assert(PipelineStages > 0)
+        raise UnsupportedConfigError(
+            "stages", f"no stage of A/B/SFA/SFB fits beside the {carve} B carve-out",
+            "Smem usage is too high. Can't create any SMEM buffers for A, B, SFA, and SFB.")
+    rejection = stage_count_rejection(cfg, stages)
+    if rejection is not None:
+        raise rejection.error(stages, carve)
     return stages, carve
+
+
+def stage_total(cfg: KernelConfig, stages: int) -> int:
+    """``sizeof(SharedStorage)`` of ``cfg``'s layout at ``stages`` stages, whether or not CUTLASS accepts that
+    count (it grows with ``stages``: the stage search bisects it). ``cfg`` must pass the stage-free rules."""
+    if cfg.arch.family is Arch.SM100:
+        return evaluate(_kernel_struct(cfg, stages, None), stages)[0]
+    return evaluate(_sm90_family_plan(cfg.stage_free)[2], stages)[0]
 
 
 def _kernel_struct(cfg: KernelConfig, stages: int, epi: EpilogueLayout):
@@ -180,6 +224,8 @@ def footprint(cfg: KernelConfig) -> Footprint:
     the answer itself is kept on the config object (not in a global cache, which in a large search costs the
     garbage collector more than replaying the layout does).
     """
+    if cfg.__class__ is not KernelConfig:
+        require_config("config", cfg)
     memo = cfg.__dict__
     fp = memo.get("_footprint")
     if fp is not None:
@@ -193,10 +239,10 @@ def footprint(cfg: KernelConfig) -> Footprint:
         if rule is not None:
             raise UnsupportedConfigError(rule.field, rule.reason, rule.cutlass_message, device_only=rule.device_only)
         stages, carve = (asked, None) if explicit else auto[asked]
-        if stages < 2:
-            resolve_stages(cfg)  # raises the stage-count error with its message
-        if cfg.arch is Arch.SM90 and (cfg.a.bits == 32 or cfg.b.bits == 32):
-            _check_sm90_slice(cfg, stages, carve)
+        if stages < 2 or cfg.arch is Arch.SM90 and (cfg.a.bits == 32 or cfg.b.bits == 32):
+            rejection = stage_count_rejection(cfg, stages)
+            if rejection is not None:
+                raise rejection.error(stages, carve)
         total, sums = evaluate(struct, stages)
     else:
         ensure_supported(cfg)
@@ -204,8 +250,7 @@ def footprint(cfg: KernelConfig) -> Footprint:
         stages, carve = resolve_stages(cfg)
         struct = _kernel_struct(cfg, stages, epi)
         total, sums = evaluate(struct, stages)
-        if total > SM100_CAPACITY and not cfg.cutlass.has(SM100_CAPACITY_ASSERT_IN_BODY):
-            # sm100_gemm_array_tma_warpspecialized.hpp (4.2.x): class-scope static_assert on SharedStorageSize
+        if sm100_capacity_exceeded(cfg, total):
             raise UnsupportedConfigError("stages", f"the kernel needs {total} B of shared memory, more than the "
                                                    f"{SM100_CAPACITY} B of an SM100 SM", "SMEM usage exceeded capacity.")
         fixed = _constant_fields(struct, epi)
@@ -246,8 +291,10 @@ def footprints(configs: Iterable[KernelConfig], errors: str = "raise") -> list:
     ``errors="raise"`` raises the first :class:`~smem_tactics.errors.UnsupportedConfigError`; ``errors="keep"``
     puts the error object in that config's place and goes on.
     """
-    if errors not in ("raise", "keep"):
+    if errors not in ("raise", "keep") or not isinstance(errors, str):
         raise ConfigError("errors", errors, ("raise", "keep"))
+    if isinstance(configs, (str, bytes, KernelConfig)) or not hasattr(configs, "__iter__"):
+        raise ConfigError("configs", f"<{type(configs).__name__}>", "an iterable of KernelConfig")
     out = []
     append = out.append
     with gc_paused():

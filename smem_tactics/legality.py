@@ -310,6 +310,9 @@ _STAGE_SENSITIVE = tuple(r for r in RULES if r.stage_sensitive)
 
 def violations(cfg: KernelConfig) -> list:
     """Every :class:`Rule` ``cfg`` breaks (empty if CUTLASS accepts it, as far as these rules know)."""
+    from .contract import require_config
+
+    require_config("config", cfg)
     return [r for r in RULES if r.broken(cfg)]
 
 

@@ -14,19 +14,22 @@ API::
     table = load_table(shipped_table_path("gb10", "qwen3-30b-a3b", "nvfp4"))   # checks metadata
 
 :func:`load_table` refuses (:class:`TableError`, with the reason) a table of another schema, one built for a
-CUTLASS release that is not the one expected (``cutlass=`` or, by default, an installed CUTLASS tree), or one
-whose recorded footprints the installed model no longer reproduces. The SM12x tables ship in
+CUTLASS release that is not the one expected (``cutlass=`` or, by default, an installed CUTLASS tree), one whose
+numbers were edited after generation (the sha256 seal in ``metadata.integrity`` does not match; :func:`save_table`
+writes it), a damaged one, or one whose recorded footprints the installed model no longer reproduces. The SM12x tables ship in
 ``smem_tactics/data/tables``; ``scripts/generate_tactic_table.py`` regenerates them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from importlib import resources
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+from .contract import json_document, require_cutlass, require_str
 from .errors import ConfigError, SmemTacticsError
 from .versions import CutlassVersion
 
@@ -40,8 +43,18 @@ SHIPPED_DTYPES = ("nvfp4", "mxfp8xmxfp4")
 ALL_GPUS = ("gb10", "rtx-pro-6000", "rtx-5090", "h100", "h200", "b200")
 
 
-class TableError(SmemTacticsError):
-    """A tactic table that cannot be used as it is (wrong CUTLASS release, schema or model)."""
+class TableError(ConfigError):
+    """A tactic table that cannot be used as it is (wrong CUTLASS release, schema or model; damaged or edited).
+
+    A :class:`~smem_tactics.errors.ConfigError` whose ``field`` is the table's file (or ``table`` for one in memory),
+    so callers that handle field errors handle it too; the message is the whole reason."""
+
+    def __init__(self, message: str, field: str = "table"):
+        self.field = field
+        self.value = None
+        self.allowed = "a tactic table as scripts/generate_tactic_table.py writes it"
+        self.detail = message
+        SmemTacticsError.__init__(self, message)
 
 
 def table_key(gpu: str, model: str, dtype: str) -> str:
@@ -249,6 +262,9 @@ def verify_with_oracle(tables: Sequence[dict], tree=None, compiler: str = "g++",
             if name not in cache:
                 todo[name] = c
     if todo:
+        from cpp_bindings.oracle import check_canary
+
+        check_canary(tree, compiler)  # a broken tree is said to be broken, not N candidates that "mismatch"
         names = sorted(todo)
         configs = [KernelConfig.from_dict(todo[n]["config"]) for n in names]
         results = run_probe(configs, tree, compiler=compiler, jobs=jobs, progress=progress)
@@ -269,6 +285,136 @@ def verify_with_oracle(tables: Sequence[dict], tree=None, compiler: str = "g++",
     return cache
 
 
+# -- shape and integrity ------------------------------------------------------------------------------------
+# What a table must hold for the presentation functions and load_table to read it (declarative: a type, a tuple of
+# types, {key: shape} with "?key" for optional keys, {str: shape} for a mapping of any keys, [shape] for a list).
+_NUM, _OPT_INT = (int, float), (int, type(None))
+_CANDIDATE = {"short": str, "total_bytes": int, "stages": int, "breakdown": {str: int}, "config": dict,
+              "swap_ab": bool, "dtype": str, "epilogue": str, "schedule": str, "limit_bytes": int,
+              "?ctas_per_sm": int, "?launch": (dict, type(None)),
+              "?frameworks": dict, "?compile_facts": {"known": bool, "?registers": _OPT_INT, "?spill_stores": _OPT_INT,
+                                                      "?spill_loads": _OPT_INT, "?ok": (bool, type(None))}}
+_RANKED = {"rank": int, "candidate": str, "predicted_us": _NUM, "reason": str, "emit": bool, "?total_bytes": int,
+           "?stages": int}
+TABLE_SHAPE = {
+    "metadata": {"schema": int, "cutlass_version": str, "cost_model_version": (int, float, str), "arch": str,
+                 "limit_bytes": int, "routing": str, "smem_tactics_version": str, "search_space_size": int, "top": int,
+                 "emit_top": int,
+                 "gpu": {"key": str, "full_name": str, "arch": str, "sms": int, "mem_bw_gbps": _NUM},
+                 "model": {"key": str, "full_name": str, "hidden": int, "intermediate": int, "experts": int,
+                           "top_k": int},
+                 "dtype": {"name": str, "about": str},
+                 "?trtllm_1_2_baselines": [dict], "?integrity": str,
+                 "?oracle": (dict, type(None)), "?grounding": (dict, type(None)), "?compile_facts": dict},
+    "candidates": {str: _CANDIDATE},
+    "sections": [{"bucket": str, "gemm": int, "ranked": [_RANKED], "?within_expected_error": _OPT_INT,
+                  "problem": {"n": int, "k": int, "label": str, "active_groups": _NUM, "rows": _NUM},
+                  "?trtllm_1_2_best": [{"short": str, "total_bytes": int, "stages": int, "predicted_us": _NUM,
+                                        "vs_top": _NUM}]}],
+}
+
+
+def _check_shape(value, shape, where: str, source: str) -> None:
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            raise TableError(f"{source}: {where} is a {type(value).__name__}, not a list; regenerate the table", source)
+        for i, item in enumerate(value):
+            _check_shape(item, shape[0], f"{where}[{i}]", source)
+    elif isinstance(shape, dict):
+        if not isinstance(value, dict):
+            raise TableError(f"{source}: {where} is a {type(value).__name__}, not an object; regenerate the table",
+                             source)
+        if str in shape:
+            for k, v in value.items():
+                _check_shape(v, shape[str], f"{where}.{k}", source)
+            return
+        for key, sub in shape.items():
+            name = key.lstrip("?")
+            if name in value:
+                _check_shape(value[name], sub, f"{where}.{name}", source)
+            elif not key.startswith("?"):
+                raise TableError(f"{source}: {where} has no {name!r}; regenerate the table", source)
+    else:
+        types = shape if isinstance(shape, tuple) else (shape,)
+        if isinstance(value, types) and (bool in types or not isinstance(value, bool)):
+            return
+        raise TableError(f"{source}: {where} is {str(value)[:40]!r} ({type(value).__name__}); regenerate the table",
+                         source)
+
+
+def check_shape(table, source: str = "table") -> dict:
+    """``table`` if it holds every field :func:`text`, :func:`markdown` and :func:`load_table` read, with their types,
+    and every ranked entry names a candidate of the table; :class:`TableError` naming the first that does not."""
+    if not isinstance(table, dict):
+        raise TableError(f"{source}: a {type(table).__name__}, not a tactic table (a JSON object)", source)
+    if not isinstance(table.get("metadata"), dict):
+        raise TableError(f"{source}: no metadata block; regenerate it with scripts/generate_tactic_table.py", source)
+    _check_shape(table, TABLE_SHAPE, "table", source)
+    for i, s in enumerate(table["sections"]):
+        for e in s["ranked"]:
+            if e["candidate"] not in table["candidates"]:
+                raise TableError(f"{source}: sections[{i}] ranks {e['candidate'][:80]!r}, which the table's candidates "
+                                 f"do not hold; regenerate the table", source)
+    return table
+
+
+INTEGRITY_ALGORITHM = "sha256"
+
+
+def table_digest(table: dict) -> str:
+    """``sha256:<hex>`` over the canonical JSON (sorted keys, no spaces) of everything the table stores except its
+    own ``metadata.integrity`` and the ``_``-keys :func:`load_table` adds."""
+    body = {k: v for k, v in table.items() if not k.startswith("_")}
+    body["metadata"] = {k: v for k, v in body["metadata"].items() if k != "integrity"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return f"{INTEGRITY_ALGORITHM}:{hashlib.sha256(text.encode('ascii')).hexdigest()}"
+
+
+def seal(table: dict) -> dict:
+    """Record :func:`table_digest` in ``metadata.integrity`` (what :func:`save_table` does before writing)."""
+    table["metadata"]["integrity"] = table_digest(table)
+    return table
+
+
+def check_integrity(table: dict, source: str = "table") -> None:
+    """Refuse a table whose stored numbers were changed after it was generated (or that was never sealed)."""
+    recorded = table["metadata"].get("integrity")
+    if recorded is None:
+        raise TableError(f"{source}: no integrity seal (metadata.integrity): it was not written by "
+                         f"scripts/generate_tactic_table.py; reseal a table you trust with "
+                         f"scripts/generate_tactic_table.py --reseal FILE, or regenerate it", source)
+    if recorded != table_digest(table):
+        raise TableError(f"{source}: its numbers were edited after it was generated (the sha256 of its content does "
+                         f"not match metadata.integrity); regenerate it with scripts/generate_tactic_table.py", source)
+
+
+def _recompute(table: dict, source: str) -> None:
+    """What is cheap to recompute, recomputed: each candidate's footprint (bytes, stages, breakdown) by the installed
+    model, every candidate within the table's limit, every ranked row's bytes and stages those of its candidate."""
+    from .synthesis import Candidate
+
+    limit = table["metadata"]["limit_bytes"]
+    for name, c in table["candidates"].items():
+        try:
+            cand = Candidate.from_dict(c)
+        except SmemTacticsError as e:
+            raise TableError(f"{source}: candidate {name} no longer matches the footprint model ({e}); regenerate "
+                             f"the table", source) from None
+        if cand.parts != c["breakdown"]:
+            raise TableError(f"{source}: candidate {name}'s breakdown {c['breakdown']} is not the model's "
+                             f"{cand.parts}; regenerate the table", source)
+        if c["total_bytes"] > limit:
+            raise TableError(f"{source}: candidate {name} needs {c['total_bytes']} B, more than the table's limit "
+                             f"{limit} B; regenerate the table", source)
+    for s in table["sections"]:
+        for e in s["ranked"]:
+            c = table["candidates"][e["candidate"]]
+            for key in ("total_bytes", "stages"):
+                if key in e and e[key] != c[key]:
+                    raise TableError(f"{source}: {s['bucket']} GEMM{s['gemm']} rank {e['rank']} records {key} "
+                                     f"{e[key]}, its candidate {c[key]}; regenerate the table", source)
+
+
 # -- saving and loading ------------------------------------------------------------------------------------
 
 
@@ -280,7 +426,7 @@ def save_table(table: dict, out_dir: Union[str, Path], png: bool = True) -> list
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{key}.json", out / f"{key}.md"]
     # one line per candidate / section keeps the shipped files small and their diffs readable
-    body = {k: v for k, v in table.items() if not k.startswith("_")}
+    body = seal({k: v for k, v in table.items() if not k.startswith("_")})
     paths[0].write_text(_compact_json(body))
     paths[1].write_text(markdown(table))
     if png:
@@ -316,18 +462,18 @@ def check_metadata(table: dict, cutlass: Optional[str] = None, source: str = "ta
     """Raise :class:`TableError` if the table cannot be used; returns a note (or ``None``) otherwise."""
     meta = table.get("metadata") if isinstance(table, dict) else None
     if not isinstance(meta, dict):
-        raise TableError(f"{source}: no metadata block; regenerate it with scripts/generate_tactic_table.py")
+        raise TableError(f"{source}: no metadata block; regenerate it with scripts/generate_tactic_table.py", source)
     if meta.get("schema") != SCHEMA:
-        raise TableError(f"{source}: schema {meta.get('schema')!r}, this smem_tactics reads schema {SCHEMA}; "
-                         f"regenerate it with scripts/generate_tactic_table.py")
-    built_for = str(meta.get("cutlass_version"))
+        raise TableError(f"{source}: schema {str(meta.get('schema'))[:20]!r}, this smem_tactics reads schema {SCHEMA}; "
+                         f"regenerate it with scripts/generate_tactic_table.py", source)
+    built_for = str(meta.get("cutlass_version"))[:40]
     if cutlass is not None:
-        expected = str(CutlassVersion.parse(cutlass))
+        expected = str(require_cutlass("cutlass", cutlass))
         if expected != built_for:
             raise TableError(
                 f"{source}: built for CUTLASS {built_for}, but CUTLASS {expected} was asked for: its stage counts and "
                 f"byte counts hold for {built_for} only; regenerate with scripts/generate_tactic_table.py "
-                f"--cutlass {expected}")
+                f"--cutlass {expected}", source)
         return None
     installed = installed_cutlass_versions()
     if not installed:
@@ -339,29 +485,36 @@ def check_metadata(table: dict, cutlass: Optional[str] = None, source: str = "ta
             f"{source}: built for CUTLASS {built_for}, but the installed CUTLASS is {have}: the stage counts and byte "
             f"counts would not hold for the kernels you can build; install CUTLASS {built_for} (flashinfer-python="
             f"=0.7.2.post1 ships 4.5.0), pass --cutlass {built_for} if you build against it elsewhere, or regenerate "
-            f"with scripts/generate_tactic_table.py --cutlass <installed version>")
+            f"with scripts/generate_tactic_table.py --cutlass <installed version>", source)
     return None
 
 
-def load_table(path: Union[str, Path], cutlass: Optional[str] = None) -> dict:
-    """Read a table and check it (see :func:`check_metadata`); every candidate's footprint is recomputed and must
-    equal what the table records."""
-    from .synthesis import Candidate
+def read_table_file(path: Union[str, Path]) -> tuple:
+    """(path, parsed JSON) of a table file, read with the contract's size and depth bounds, nothing checked yet."""
+    from .contract import read_bytes
 
-    p = Path(path)
+    if not isinstance(path, (str, Path)):
+        raise TableError(f"path: a {type(path).__name__}, not a table file path", "path")
+    p = Path(require_str("path", str(path), "a table file path"))
+    data = read_bytes(f"table {p}", p)
     try:
-        table = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise TableError(f"{p}: no such table") from None
-    except json.JSONDecodeError as e:
-        raise TableError(f"{p}: not a JSON table ({e.msg} at line {e.lineno})") from None
-    note = check_metadata(table, cutlass, str(p.name))
-    for name, c in table.get("candidates", {}).items():
-        try:
-            Candidate.from_dict(c)
-        except (ConfigError, SmemTacticsError) as e:
-            raise TableError(f"{p.name}: candidate {name} no longer matches the footprint model ({e}); regenerate "
-                             f"the table") from None
+        return p, json_document(f"table {p.name}", data, max_bytes=len(data) + 1, max_depth=64, expect=dict)
+    except ConfigError as e:
+        raise TableError(f"{p.name}: not a JSON table ({e.detail})", p.name) from None
+
+
+def load_table(path: Union[str, Path], cutlass: Optional[str] = None) -> dict:
+    """Read a table and check it: its shape, its metadata (:func:`check_metadata`), its integrity seal (refused if
+    any stored number was edited after generation), and what is cheap to recompute (every candidate's footprint
+    and breakdown by the installed model, the limit, the ranked rows' bytes)."""
+    if cutlass is not None:
+        cutlass = str(require_cutlass("cutlass", cutlass))
+    p, table = read_table_file(path)
+    source = p.name
+    note = check_metadata(table, cutlass, source)
+    check_shape(table, source)
+    check_integrity(table, source)
+    _recompute(table, source)
     table["_note"] = note
     table["_path"] = str(p)
     return table
@@ -389,7 +542,7 @@ def _grounding_text(meta: dict) -> str:
 
 def markdown(table: dict) -> str:
     """The table's Markdown summary."""
-    meta = table["metadata"]
+    meta = check_shape(table)["metadata"]
     g, m, d = meta["gpu"], meta["model"], meta["dtype"]
     oracle = meta.get("oracle")
     lines = [f"# {g['full_name']} x {m['full_name']} x {d['name']}", "",
@@ -438,7 +591,7 @@ def text(table: dict, buckets: Optional[Sequence[str]] = None, gemms: Optional[S
     """The ranked table as plain text (what ``smem-tactics table`` prints)."""
     from .commands._common import table as fmt
 
-    meta = table["metadata"]
+    meta = check_shape(table)["metadata"]
     g, m, d = meta["gpu"], meta["model"], meta["dtype"]
     head = [f"{g['full_name']} ({g['arch']}, {meta['limit_bytes']} B/block) x {m['full_name']} x {d['name']}; "
             f"CUTLASS {meta['cutlass_version']}, cost model v{meta['cost_model_version']}, {meta['routing']} routing"]

@@ -152,24 +152,37 @@ def test_render_round_trips_one_record_per_line(tmp_path):
 
 
 def test_shipped_facts_are_exact_records_of_shipped_candidates():
-    """The shipped file (from `smem-tactics compile-facts`) holds real compiles of candidates of the shipped tables:
-    each record names a candidate, its footprint equals the table's, and a compiled kernel has registers and MMA
-    instructions in its SASS."""
-    files = cf.shipped_facts()
-    assert [f.path for f in files] == ["sm120_cutlass-4.5.0_nvcc-13.0.json"]
+    """The shipped files (from `smem-tactics compile-facts`) hold real compiles of synthesized candidates: each
+    record names a candidate of its CUTLASS release, its footprint equals the model's, and a compiled kernel has
+    registers and MMA instructions in its SASS. 4.5.0: the tables' release; 4.7.0: the kernels of the published
+    RTX 5090 tile sweep (kekzl/imp#1842), which the SM12x fit uses."""
+    from smem_tactics.measurements import load_measurements
     from smem_tactics.synthesis import synthesize
 
-    cands = {c.name: c for c in table_candidates()[0]}
-    for arch in ("sm120", "sm121"):  # a kernel the v3 tables no longer keep is still a synthesized candidate
-        for dtype in ("nvfp4", "mxfp8xmxfp4"):
-            cands.update({c.name: c for c in synthesize(arch, dtype, 101376, cutlass="4.5.0")})
-    records = files[0].records
-    assert len(records) >= 3
-    for r in records:
-        c = cands[r.name]
-        assert (r.total_bytes, r.stages) == (c.total_bytes, c.stages)
-        assert r.ok and 0 < r.registers <= 255 and r.mma_instructions > 0 and r.nvcc_version.startswith("13.0.")
-        assert r.spill_stores is not None and r.stack_frame is not None and r.static_smem is not None
+    files = {f.cutlass: f for f in cf.shipped_facts()}
+    assert sorted(f.path for f in files.values()) == ["sm120_cutlass-4.5.0_nvcc-13.0.json",
+                                                      "sm120_cutlass-4.7.0_nvcc-13.0.json"]
+    for version, f in files.items():
+        cands = {c.name: c for c in table_candidates()[0]} if version == "4.5.0" else {}
+        for arch in ("sm120", "sm121"):  # a kernel the tables no longer keep is still a synthesized candidate
+            for dtype in ("nvfp4", "mxfp8xmxfp4"):
+                cands.update({c.name: c for c in synthesize(arch, dtype, 101376, cutlass=version)})
+        assert f.records
+        for r in f.records:
+            c = cands[r.name]
+            assert (r.total_bytes, r.stages) == (c.total_bytes, c.stages)
+            assert r.ok and 0 < r.registers <= 255 and r.mma_instructions > 0 and r.nvcc_version.startswith("13.0.")
+            assert r.spill_stores is not None and r.stack_frame is not None and r.static_smem is not None
+    measured = {m.candidate().name for m in load_measurements().records if m.has_kernel}
+    assert measured and measured <= {r.name for r in files["4.7.0"].records}
+
+
+def test_every_shipped_table_candidate_has_facts():
+    """Issue 9's bar: every candidate of the shipped SM12x tables has sm_120a facts, and every kernel they emit
+    also sm_121a facts (the emitted compile summary is written from them)."""
+    keys = {k for f in cf.shipped_facts() for k in f.by_kernel}
+    assert all((c.name, "sm_120a") in keys for c in table_candidates()[0])
+    assert all((c.name, "sm_121a") in keys for c in table_candidates(emitted_only=True)[0])
 
 
 # ---------------------------------------------------------------------------------------------------- driver

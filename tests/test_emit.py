@@ -178,3 +178,47 @@ def test_committed_compile_summary_covers_exactly_the_emitted_set():
         assert row.rstrip().endswith("| yes |") and "sm_120a" in row and "sm_121a" in row
         assert f"| {c.total_bytes} | {c.stages} |" in row
     assert f"**{len(cands)} compiled, 0 failed**" in doc
+
+
+def _compile_emitted_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "compile_emitted.py"
+    spec = importlib.util.spec_from_file_location("compile_emitted", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_summary_from_the_shipped_facts_covers_the_emitted_set(tmp_path):
+    """scripts/compile_emitted.py --from-facts: every emitted kernel has sm_120a and sm_121a facts in the shipped
+    file, so the summary it writes says all compiled, with the registers of both targets."""
+    from smem_tactics.compile_facts import file_name, shipped_dir
+
+    facts = shipped_dir() / file_name("sm120", "4.5.0", "13.0")
+    out = tmp_path / "summary.md"
+    assert _compile_emitted_script().main(["--from-facts", str(facts), "--summary", str(out)]) == 0
+    cands, _, _ = emitted_candidates()
+    doc = out.read_text()
+    assert f"**{len(cands)} compiled, 0 failed**" in doc
+    for c in cands:
+        assert f"| `{c.name}` | {c.total_bytes} | {c.stages} | sm_120a: " in doc
+
+
+def test_summary_from_facts_fails_a_kernel_whose_target_is_missing(tmp_path):
+    """A target without a record is a failed kernel (exit 1, named with the missing target), never a pass."""
+    import json
+
+    from smem_tactics.compile_facts import file_name, render_facts, shipped_dir
+
+    data = json.loads((shipped_dir() / file_name("sm120", "4.5.0", "13.0")).read_text())
+    victim = emitted_candidates()[0][0].name
+    records = [r for r in data["records"] if not (r["name"] == victim and r["target"] == "sm_121a")]
+    path = tmp_path / "facts.json"
+    path.write_text(render_facts(data, records))
+    out = tmp_path / "summary.md"
+    assert _compile_emitted_script().main(["--from-facts", str(path), "--summary", str(out)]) == 1
+    doc = out.read_text()
+    assert f"| `{victim}` | sm_121a: no compile facts |" in doc
+    assert "1 failed**" in doc

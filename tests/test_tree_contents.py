@@ -224,7 +224,7 @@ def test_footprint_takes_every_patch_release(capsys):
     code, out, _ = _cli(capsys, *_FP, "--cutlass", "4.3.6")
     assert code == 0 and "CUTLASS 4.3.6" in out and "84992" in out and "fits" in out
     code, out, _ = _cli(capsys, *_FP, "--cutlass", "4.3.5")
-    assert code == 0 and "103424" in out and "does not fit" in out
+    assert code == 1 and "103424" in out and "does not fit" in out
 
 
 @pytest.mark.parametrize("given,needle", [
@@ -264,8 +264,8 @@ def test_footprint_assume_with_json_config_conflicts(capsys):
 def test_footprint_on_a_tree_path_models_its_contents(tmp_path, capsys):
     root = _write_tree(tmp_path, "4.3.6", _release_set("4.3.6") - {"blockscaled_stage_pipeline_128"})
     code, out, _ = _cli(capsys, *_FP, "--cutlass", str(root))
-    # a 4.3.6 tree without the backport behaves like 4.3.5 here
-    assert code == 0 and "-blockscaled_stage_pipeline_128" in out and "103424" in out
+    # a 4.3.6 tree without the backport behaves like 4.3.5 here: 103424 B does not fit (exit 1, a negative verdict)
+    assert code == 1 and "-blockscaled_stage_pipeline_128" in out and "103424" in out
     code, _, err = _cli(capsys, *_FP, "--cutlass", str(tmp_path / "missing"))
     assert code == 2 and "does not exist" in err
 

@@ -501,9 +501,10 @@ def attribution_tables(att: Mapping) -> str:
 
 
 def markdown(results: Mapping) -> str:
-    card = (results.get("meta") or {}).get("card", "?")
+    meta = results.get("meta") or {}
+    card = meta.get("card", "?")
     rows = layer_rows(results)
-    parts = [f"# Decode layer benchmark on one {card}", "",
+    parts = [f"# Decode layer benchmark on one {card}" + (f", {meta['date']}" if meta.get("date") else ""), "",
              "Times in microseconds (median over repetitions, cold L2). C = capped CUTLASS (best of the kernel set), "
              "T = Triton fused-MoE (best config under 101376 B).", "", layers_table(rows), "Fastest kernels:", "",
              winners_table(rows), "Goals (issue 14):", "", goals_table(goals(rows)), "## Where the time goes", "",
@@ -512,7 +513,11 @@ def markdown(results: Mapping) -> str:
     if ncu.get("launches"):
         from .ncu import summary_table
 
-        parts += ["## Nsight Compute (--clock-control none)", "", summary_table(ncu["launches"])]
+        parts += ["## Nsight Compute (--clock-control none)", ""]
+        if ncu.get("reparsed_from"):
+            parts += [f"Numbers parsed again from the run's raw page ({ncu['reparsed_from']}) by "
+                      "smem_tactics.bench.ncu; the run's own parse left DRAM % peak and the stalls empty.", ""]
+        parts += [summary_table(ncu["launches"])]
     elif ncu.get("error"):
         parts += ["## Nsight Compute", "", f"not collected: {ncu['error']}"]
     return "\n".join(parts) + "\n"

@@ -25,8 +25,23 @@ SECTIONS = ("SpeedOfLight", "LaunchStats", "Occupancy", "MemoryWorkloadAnalysis"
 #: (its report and CSV pages travel in the log tarball; nothing is parsed from it).
 DEEP_SECTIONS = ("SourceCounters", "PmSampling")
 #: Metrics asked for by name besides the sections (each also in a section; named so a section change cannot lose them).
+#: Every name here is one Nsight Compute 2025.3.1 returned on the H200 run of 2026-12-03 (docs/decode_h200_ncu_raw.csv.gz):
+#: a name the profiler does not know fails the whole pass.
 METRICS = ("gpu__time_duration.sum", "dram__bytes_read.sum", "dram__bytes_write.sum", "sm__cycles_active.avg",
-           "gpc__cycles_elapsed.max", "launch__grid_size")
+           "gpc__cycles_elapsed.max", "launch__grid_size", "launch__registers_per_thread",
+           "gpu__dram_throughput.avg.pct_of_peak_sustained_elapsed", "sm__throughput.avg.pct_of_peak_sustained_elapsed",
+           "smsp__average_warp_latency_per_inst_issued.ratio")
+#: DRAM throughput in % of peak, by the names Nsight Compute versions give it: SpeedOfLight of 2025.3 reports
+#: ``gpu__dram_throughput``; ``dram__throughput`` is the older breakdown name (absent from the 2025.3 raw page, which
+#: left the first H200 run's "DRAM % peak" column empty).
+DRAM_PCT_METRICS = ("gpu__dram_throughput.avg.pct_of_peak_sustained_elapsed",
+                    "dram__throughput.avg.pct_of_peak_sustained_elapsed")
+#: WarpStateStats of 2025.3: per stall reason, the warp cycles per issued instruction that a warp spends in it
+#: (``smsp__average_warps_issue_stalled_<reason>_per_issue_active.ratio``; their sum is about the section's "Warp
+#: Cycles Per Issued Instruction", ``smsp__average_warp_latency_per_inst_issued.ratio``). "selected" is the issuing
+#: state, not a stall.
+STALL_PREFIX = "smsp__average_warps_issue_stalled_"
+STALL_SUFFIX = "_per_issue_active.ratio"
 #: Base function names of the kernels profiled: CUTLASS's ``cutlass::device_kernel<...>`` and the Triton kernel.
 KERNEL_REGEX = "regex:device_kernel|moe_grouped_gemm"
 
@@ -127,7 +142,7 @@ def launch_summary(row: Mapping) -> dict:
     for key, name in (("dram_read_mb", "dram__bytes_read.sum"), ("dram_write_mb", "dram__bytes_write.sum")):
         x = get(name)
         out[key] = _scaled(x, u.get(name, ""), "bytes") / 1e6 if x is not None else None
-    out["dram_pct_peak"] = get("dram__throughput.avg.pct_of_peak_sustained_elapsed")
+    out["dram_pct_peak"] = next((get(m) for m in DRAM_PCT_METRICS if get(m) is not None), None)
     out["sm_pct_peak"] = get("sm__throughput.avg.pct_of_peak_sustained_elapsed")
     act, ela = get("sm__cycles_active.avg"), get("gpc__cycles_elapsed.max")
     out["sm_active_fraction"] = act / ela if act is not None and ela else None
@@ -135,9 +150,14 @@ def launch_summary(row: Mapping) -> dict:
     out["registers"] = get("launch__registers_per_thread")
     out["smem_dynamic"] = get("launch__shared_mem_per_block_dynamic")
     out["achieved_occupancy_pct"] = get("sm__warps_active.avg.pct_of_peak_sustained_active")
-    stalls = {k: x for k, x in v.items() if "issue_stalled_" in k and k.endswith("_per_warp_active.pct")}
-    top = sorted(stalls.items(), key=lambda kv: -kv[1])[:4]
-    out["top_stalls_pct"] = {k.split("issue_stalled_")[1].replace("_per_warp_active.pct", ""): x for k, x in top}
+    out["warp_cycles_per_issue"] = get("smsp__average_warp_latency_per_inst_issued.ratio")
+    stalls = {k[len(STALL_PREFIX):-len(STALL_SUFFIX)]: x for k, x in v.items()
+              if k.startswith(STALL_PREFIX) and k.endswith(STALL_SUFFIX)}
+    total = sum(stalls.values())
+    top = sorted(((k, x) for k, x in stalls.items() if k != "selected"), key=lambda kv: (-kv[1], kv[0]))[:4]
+    out["top_stalls_cycles_per_issue"] = dict(top)
+    # share of a warp's cycles (the sum over every state, "selected" included, is its cycles per issued instruction)
+    out["top_stalls_pct"] = {k: 100.0 * x / total for k, x in top} if total > 0 else {}
     return out
 
 
@@ -158,6 +178,16 @@ def attach(rows: Sequence[Mapping], launches: Sequence[Mapping]) -> dict:
     return {"ok": ok, "note": note, "launches": pairs}
 
 
+def reparse(ncu: Mapping, raw_text: str, source: str) -> dict:
+    """A run's ``ncu`` section derived again from its own raw page (``--page raw --csv``, kept in the run's logs)
+    with this module's parser: each launch keeps its manifest fields, its numbers are parsed anew, and
+    ``reparsed_from`` names the page. For a run whose parser of the day missed metrics the page holds."""
+    launches = [{k: v for k, v in x.items() if k not in ("ncu", "ncu_id")} for x in ncu.get("launches") or []]
+    att = attach(parse_raw_csv(raw_text), launches)
+    return {**dict(ncu), "launches": att["launches"], "attach_ok": att["ok"], "attach_note": att["note"],
+            "reparsed_from": source}
+
+
 def _f(x, nd=1) -> str:
     return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{nd}f}"
 
@@ -166,8 +196,9 @@ def summary_table(launches: Iterable[Mapping]) -> str:
     """Markdown: per profiled launch, the GPU duration against the event-timed median (their difference is launch and
     queue overhead), DRAM bytes and throughput, SM activity and the main stall reasons."""
     lines = ["| launch | kernel | ncu duration us | event median us | event - ncu us | DRAM read MB | DRAM % peak | "
-             "SM % peak | SM active / elapsed | grid | regs | top stalls (% of warp-active cycles) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "SM % peak | SM active / elapsed | grid | regs | warp cycles per issued inst. | "
+             "top stalls (% of warp cycles) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for x in launches:
         n = x.get("ncu") or {}
         ev = x.get("event_median_us")
@@ -176,9 +207,10 @@ def summary_table(launches: Iterable[Mapping]) -> str:
         lines.append(f"| {x.get('label')} | {x.get('kernel')} | {_f(n.get('duration_us'), 2)} | {_f(ev, 2)} | "
                      f"{_f(gap, 2)} | {_f(n.get('dram_read_mb'), 2)} | {_f(n.get('dram_pct_peak'))} | "
                      f"{_f(n.get('sm_pct_peak'))} | {_f(n.get('sm_active_fraction'), 2)} | {_f(n.get('grid'), 0)} | "
-                     f"{_f(n.get('registers'), 0)} | {stalls} |")
+                     f"{_f(n.get('registers'), 0)} | {_f(n.get('warp_cycles_per_issue'), 1)} | {stalls} |")
     return "\n".join(lines) + "\n"
 
 
 __all__ = ["SECTIONS", "DEEP_SECTIONS", "METRICS", "KERNEL_REGEX", "profile_command", "import_commands", "to_number",
-           "parse_raw_csv", "launch_summary", "attach", "summary_table"]
+           "parse_raw_csv", "launch_summary", "attach", "reparse", "summary_table", "DRAM_PCT_METRICS", "STALL_PREFIX",
+           "STALL_SUFFIX"]

@@ -29,10 +29,11 @@ mixed-input launcher), and whatever the SM100 footprint model does not cover yet
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from ..config import DType, KernelConfig
-from ..errors import ConfigError, SmemTacticsError
+from ..errors import SmemTacticsError
+from ..contract import bad, require_cutlass, require_instance
 from ..layout.sm80_grouped import GroupedSm80Config
 from .tactics import Tactic
 
@@ -114,13 +115,24 @@ def _sm80(t: Tactic, out: str, cutlass: str, activation: str) -> GroupedSm80Conf
                                     kernel="fused_gated" if fused else "moe_fc_gemm", cutlass=cutlass)
 
 
+def kernel_arguments(cutlass: Any, output: Any, activation: Any) -> tuple:
+    """(cutlass, output, activation) of :func:`kernel_for` and the verdicts, checked: a modelled CUTLASS release
+    (as its string), a 16-bit output type, a known activation."""
+    version = str(require_cutlass("cutlass", cutlass))
+    if not isinstance(output, str) or output not in OUTPUTS:
+        raise bad("output", output if isinstance(output, str) else f"<{type(output).__name__}>", OUTPUTS,
+                  "the CUTLASS MoE runners write 16-bit GEMM outputs")
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise bad("activation", activation if isinstance(activation, str) else f"<{type(activation).__name__}>",
+                  ACTIVATIONS)
+    return version, output, activation
+
+
 def kernel_for(t: Tactic, output: str = "bf16", cutlass: str = "4.4.1", activation: str = "swiglu") -> TacticKernel:
     """The model config of the kernel ``t`` runs, for GEMM output type ``output`` (bf16 / f16) compiled against
     CUTLASS ``cutlass``; ``activation`` decides the 16-bit GEMM1 kernel on the CUTLASS 2.x path."""
-    if output not in OUTPUTS:
-        raise ConfigError("output", output, OUTPUTS, "the CUTLASS MoE runners write 16-bit GEMM outputs")
-    if activation not in ACTIVATIONS:
-        raise ConfigError("activation", activation, ACTIVATIONS)
+    require_instance("tactic", t, Tactic, "a catalog Tactic (from tactics())")
+    cutlass, output, activation = kernel_arguments(cutlass, output, activation)
     if t.family == "sm80":
         return TacticKernel(t, _sm80(t, output, cutlass, activation))
     if t.dtype in ("w4a8", "w4a16"):

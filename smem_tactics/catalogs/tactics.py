@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from ..contract import require_bool
 from ..errors import VersionError
 from .registry import FrameworkVersion, catalog_data, normalize_arch, normalize_dtype, resolve_version
 
@@ -155,11 +156,11 @@ def tactics(framework: str, version: Optional[str], arch: str, dtype: str, gemm:
     Raises :class:`~smem_tactics.errors.VersionError` for unknown framework / version / arch / dtype and for a
     GEMM index other than 1 or 2.
     """
-    if gemm not in (1, 2) or isinstance(gemm, bool):
+    if isinstance(gemm, bool) or not isinstance(gemm, int) or gemm not in (1, 2):
         raise VersionError(f"gemm: {gemm!r} is not a MoE GEMM; allowed: 1 (fc1, gate/up), 2 (fc2, down)")
     fv = resolve_version(framework, version)
     arch_n, dtype_n = normalize_arch(arch), normalize_dtype(dtype)
-    fin = fv.finalize_default if finalize is None else bool(finalize)
+    fin = fv.finalize_default if finalize is None else require_bool("finalize", finalize)
     entries = _expand(fv.framework, fv.key, arch_n, dtype_n, gemm, fin)
     offset = 0
     if fv.index_scheme == "combined" and gemm == 2:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..contract import MAX_LIMIT_BYTES, bad
+from ..contract import MAX_ROWS, require_instance, require_items, require_limit
 from ..devices import DeviceLimit
 from ..errors import UnsupportedConfigError
 from ..layout.sm80_grouped import GroupedSm80Config, max_fitting_sm80_stages, sm80_footprint
 from ..verdict import verdict
-from .kernels import kernel_for
+from .kernels import kernel_arguments, kernel_for
 from .tactics import Tactic
 
 FITS, SMEM, DISPATCH, NOT_MODELLED, REJECTED, UNKNOWN_LIMIT = (
@@ -79,33 +79,18 @@ class TacticVerdict:
 
 
 def _limit_bytes(limit) -> Optional[int]:
-    value = limit.smem_per_block_optin if isinstance(limit, DeviceLimit) else limit
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LIMIT_BYTES:
-        raise bad("limit", value, f"bytes per block, an integer from 1 to {MAX_LIMIT_BYTES}, or None (unknown)")
-    return value
+    if isinstance(limit, DeviceLimit):
+        return require_limit("limit.smem_per_block_optin", limit.smem_per_block_optin, allow_none=True)
+    return require_limit("limit", limit, allow_none=True)
 
 
 def _checked(listing, cutlass, output: str, activation: str) -> str:
     """The arguments of :func:`judge_all` checked once, before any tactic is judged: a bad CUTLASS release or output
     type is the caller's error, never a list of 'not modelled' verdicts."""
-    from ..errors import VersionError
-    from ..versions import CutlassVersion
-    from .kernels import ACTIVATIONS, OUTPUTS
-
-    try:
-        version = str(CutlassVersion.parse(cutlass))
-    except VersionError as e:
-        raise bad("cutlass", cutlass, "a modelled CUTLASS release such as 4.4.1 or 4.5.0", str(e).split(": ", 1)[-1])
-    except TypeError:
-        raise bad("cutlass", cutlass, "a CUTLASS release number such as 4.4.1")
-    if output not in OUTPUTS:
-        raise bad("output", output, OUTPUTS, "the CUTLASS MoE runners write 16-bit GEMM outputs")
-    if activation not in ACTIVATIONS:
-        raise bad("activation", activation, ACTIVATIONS)
-    if isinstance(listing, (str, bytes)) or not hasattr(listing, "__iter__"):
-        raise bad("listing", listing, "a sequence of catalog Tactic objects (from tactics())")
+    version, _, _ = kernel_arguments(cutlass, output, activation)
+    require_items("listing", listing, lambda field, t: require_instance(field, t, Tactic,
+                                                                        "a catalog Tactic (from tactics())"),
+                  max_items=MAX_ROWS, allow_empty=True)
     return version
 
 
@@ -113,8 +98,6 @@ def judge(t: Tactic, limit, cutlass: str, output: str = "bf16", activation: str 
     """The verdict on one tactic against ``limit`` (bytes, a :class:`DeviceLimit`, or None = unknown)."""
     limit_bytes = _limit_bytes(limit)
     cutlass = _checked((), cutlass, output, activation)
-    if not isinstance(t, Tactic):
-        raise bad("tactic", t, "a catalog Tactic (from tactics())")
     tk = kernel_for(t, output=output, cutlass=cutlass, activation=activation)
     if not tk.modelled:
         cause = DISPATCH if t.dispatch_error else NOT_MODELLED
@@ -167,8 +150,6 @@ def judge_all(listing: Sequence[Tactic], limit, cutlass: str, output: str = "bf1
     cutlass = _checked(listing, cutlass, output, activation)
     out = []
     for t in listing:
-        if not isinstance(t, Tactic):
-            raise bad("listing", t, "catalog Tactic objects (from tactics())")
         try:
             out.append(judge(t, limit, cutlass, output, activation))
         except (NotImplementedError, UnsupportedConfigError) as e:

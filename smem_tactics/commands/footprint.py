@@ -46,8 +46,9 @@ def _add_facts(answer: dict, cfg: KernelConfig) -> None:
 
 
 def run(args) -> int:
-    """Exit 0: answered (fits, does not fit, or limit unknown); 1: CUTLASS rejects the config (with --configs: any
-    line was rejected or bad); 2: bad input."""
+    """Exit 0: answered, the config fits (or the limit is unknown: an unknown limit is not a limit); 1: a negative
+    verdict -- CUTLASS rejects the config or it does not fit the limit (with --configs: any line rejected, not
+    fitting or bad); 2: bad input."""
     source = config_source(args)
     if args.assume_cutlass is not None and source != "flags":
         raise ConfigError("--assume-cutlass", args.assume_cutlass, "--assume-cutlass with the config flags (--cutlass "
@@ -62,7 +63,7 @@ def run(args) -> int:
                 ans = _answer(item, limit)
             except SmemTacticsError as e:  # a line the model cannot answer still gets its own error object
                 ans = _answer(e, limit)
-            bad += ans["error"] is not None
+            bad += ans["error"] is not None or ans["fits"] is False
             print(json.dumps(ans))
         return EXIT_NEGATIVE if bad else EXIT_OK
     cfg = config_from_json_arg(args.config) if source == "config" else config_from_flags(args)
@@ -74,7 +75,7 @@ def run(args) -> int:
         _add_facts(ans, cfg)
         ans["cutlass"] = cfg.cutlass.describe()
         print(json.dumps(ans, indent=2))
-        return EXIT_OK if v.error is None else EXIT_NEGATIVE
+        return EXIT_OK if v.error is None and v.fits else EXIT_NEGATIVE
     print(describe(cfg))
     if v.footprint is None:
         print(f"\n{v.reason}")
@@ -93,7 +94,7 @@ def run(args) -> int:
         from ..compile_facts import facts_line
 
         print(facts_line(cfg, cfg.cutlass))
-    return 0
+    return EXIT_OK if v.fits else EXIT_NEGATIVE
 
 
 def describe(cfg: KernelConfig) -> str:

@@ -1,6 +1,7 @@
 """``smem-tactics triton-configs``: write vLLM's or SGLang's tuned fused-MoE config file for a GPU x model x
-dtype, every entry guaranteed to fit the GPU's shared memory (exact model), ranked by a predicted time (a
-prediction, not a measurement: the note written beside the file says so)."""
+dtype, every entry guaranteed to fit the GPU's shared memory (exact model), ranked by a predicted time (the Triton
+time model with parameters fitted on H200 runs, assumed to transfer to other GPUs; a prediction, not a measurement:
+the note written beside the file says so)."""
 
 from __future__ import annotations
 

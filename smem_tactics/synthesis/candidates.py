@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from ..config import Arch, KernelConfig
+from ..contract import (require_bool, require_cutlass, require_instance, require_items, require_limit, require_str,
+                        require_strict_int)
 from ..errors import ConfigError, UnsupportedConfigError
 from ..footprint import Footprint, footprint
 from ..launch import PDL_WAIT, LaunchOptions
 from ..layout.resolve import resolve_schedules
 from ..legality import violations
 from ..verdict import max_fitting_stages
-from ..versions import CutlassVersion
 from .space import RawConfig, check_recipe_version, dtype_recipe, raw_configs, space_table
 
 #: Shared memory CUDA reserves per resident block (cudaDevAttrReservedSharedMemoryPerBlock on SM80+).
@@ -158,21 +159,22 @@ def explore(arch: Any, dtype: str, limit_bytes: int, cutlass: Any = None, proble
     extra_stages = _stage_counts(stage_counts)
     launches = _launches(launch)
     arch_v = _parse_arch(arch)
-    if isinstance(limit_bytes, bool) or not isinstance(limit_bytes, int) or limit_bytes <= 0:
-        raise ConfigError("limit_bytes", limit_bytes, "a positive number of bytes, e.g. 101376")
-    try:
-        version = CutlassVersion.parse(cutlass) if cutlass is not None else default_cutlass(arch_v)
-    except Exception as e:  # VersionError names the modelled range
-        raise ConfigError("cutlass", cutlass, "a modelled CUTLASS version such as 4.2.0 or 4.5.0", str(e)) from None
+    limit_bytes = require_limit("limit_bytes", limit_bytes)
+    version = require_cutlass("cutlass", cutlass, default_cutlass(arch_v))
+    if problem is not None:
+        from ..problems import Problem
+
+        require_instance("problem", problem, Problem, "a smem_tactics.problems.Problem (moe_problem(...)) or None")
+    narrow = narrowing(swap_ab=swap_ab, schedules=schedules, epilogues=epilogues, tiles_m=tiles_m, tiles_n=tiles_n,
+                       tile_k_bytes=tile_k_bytes, clusters=clusters, modes=modes)
+    ctas_per_sm = require_items("ctas_per_sm", ctas_per_sm, lambda f, v: require_strict_int(f, v, 1, 2))
+    smem_per_sm = require_limit("smem_per_sm", smem_per_sm, allow_none=True)
     check_recipe_version(dtype_recipe(dtype, arch_v), arch_v, version)  # a clear error before enumerating
     for opts in launches:  # a launch no config of this release can take is a bad request, not a rejection
         if opts.pdl and version < PDL_WAIT.since[arch_v.family.value]:
             raise ConfigError("launch.pdl", True, f"CUTLASS {PDL_WAIT.since[arch_v.family.value]} or newer for "
                               f"{arch_v.family.value}", f"CUTLASS {version}'s array kernels issue no "
                               f"griddepcontrol.wait, so a programmatic dependent launch would be unsafe")
-    for c in ctas_per_sm:
-        if c not in (1, 2):
-            raise ConfigError("ctas_per_sm", c, "1 or 2")
     if any(c == 2 for c in ctas_per_sm) and smem_per_sm is None:
         raise ConfigError("smem_per_sm", None, "the SM's shared memory in bytes (needed for 2-CTA variants)")
     targets = []
@@ -182,9 +184,7 @@ def explore(arch: Any, dtype: str, limit_bytes: int, cutlass: Any = None, proble
     candidates: list = []
     rejections: list = []
     seen: set = set()
-    for raw in raw_configs(arch_v, dtype, version, swap_ab=swap_ab, schedules=schedules, epilogues=epilogues,
-                           tiles_m=tiles_m, tiles_n=tiles_n, tile_k_bytes=tile_k_bytes, clusters=clusters,
-                           modes=modes):
+    for raw in raw_configs(arch_v, dtype, version, **narrow):
         if problem is not None and not _useful_for(raw, problem):
             rejections.append(Rejection(raw.config.name(), raw.swap_ab, "pads the problem: tile K exceeds the "
                                         "problem's K, or the weight-side tile is over twice the problem's N"))
@@ -222,14 +222,43 @@ def _stage_counts(values: Any) -> tuple:
     """Explicit stage counts to add below each candidate's maximum (fewer stages for short K)."""
     if values is None:
         return ()
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise ConfigError("stage_counts", values, f"a list of integers 2..{MAX_STAGE_COUNT}")
-    out = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int) or not 2 <= v <= MAX_STAGE_COUNT:
-            raise ConfigError("stage_counts", v, f"integers 2..{MAX_STAGE_COUNT} (CUTLASS needs >= 2 stages)")
-        out.append(v)
+    out = require_items("stage_counts", values, lambda f, v: require_strict_int(
+        f, v, 2, MAX_STAGE_COUNT, "a stage count (CUTLASS needs >= 2 stages)"), allow_empty=True)
     return tuple(sorted(set(out), reverse=True))
+
+
+#: Bounds of the narrowing lists' numbers: tile extents, tile K in bytes and cluster extents (far above any
+#: CUTLASS tile; they only keep a typo from enumerating a huge grid).
+MAX_TILE_EXTENT, MAX_TILE_K_BYTES, MAX_CLUSTER_EXTENT = 1024, 4096, 16
+
+
+def _name(field: str, value: Any) -> str:
+    return require_str(field, value, "a name from data/synthesis.json", max_len=100)
+
+
+def _cluster(field: str, value: Any) -> tuple:
+    items = require_items(field, value, lambda f, v: require_strict_int(f, v, 1, MAX_CLUSTER_EXTENT), max_items=3)
+    if len(items) != 3:
+        raise ConfigError(field, list(items), "[m, n, k] of positive integers", f"{len(items)} items")
+    return items
+
+
+def narrowing(*, swap_ab: Any = (False, True), schedules: Any = None, epilogues: Any = None, tiles_m: Any = None,
+              tiles_n: Any = None, tile_k_bytes: Any = None, clusters: Any = None, modes: Any = None) -> dict:
+    """The narrowing arguments of :func:`explore` / :func:`smallest_footprint`, checked once (``None``: the whole
+    search space of data/synthesis.json; an empty list is refused, never read as 'everything')."""
+    def listed(field: str, value: Any, check) -> Optional[tuple]:
+        return None if value is None else require_items(field, value, check)
+
+    def extent(hi: int):
+        return lambda f, v: require_strict_int(f, v, 1, hi)
+
+    return {"swap_ab": require_items("swap_ab", swap_ab, require_bool),
+            "schedules": listed("schedules", schedules, _name), "epilogues": listed("epilogues", epilogues, _name),
+            "tiles_m": listed("tiles_m", tiles_m, extent(MAX_TILE_EXTENT)),
+            "tiles_n": listed("tiles_n", tiles_n, extent(MAX_TILE_EXTENT)),
+            "tile_k_bytes": listed("tile_k_bytes", tile_k_bytes, extent(MAX_TILE_K_BYTES)),
+            "clusters": listed("clusters", clusters, _cluster), "modes": listed("modes", modes, _name)}
 
 
 def _launches(values: Any) -> tuple:
@@ -258,6 +287,13 @@ def synthesize(arch: Any, dtype: str, limit_bytes: int, cutlass: Any = None, pro
                **narrow: Any) -> list:
     """Every legal config of ``arch`` x ``dtype`` that fits ``limit_bytes``, each pinned to the largest
     ``StageCount<S>`` that fits (see the package docstring for the keyword arguments)."""
+    import inspect
+
+    known = [n for n, p in inspect.signature(explore).parameters.items() if p.kind is p.KEYWORD_ONLY]
+    for key in narrow:
+        if key not in known:
+            raise ConfigError(key, narrow[key] if isinstance(narrow[key], (str, int)) else
+                              f"<{type(narrow[key]).__name__}>", known, "not a narrowing argument")
     candidates, _ = explore(arch, dtype, limit_bytes, cutlass, problem, **narrow)
     if not candidates:
         raise ConfigError("limit_bytes", limit_bytes, "a limit some config fits (the smallest legal config needs "
@@ -271,8 +307,9 @@ def smallest_footprint(arch: Any, dtype: str, cutlass: Any = None, **narrow: Any
     from . import default_cutlass
 
     arch_v = _parse_arch(arch)
-    version = CutlassVersion.parse(cutlass) if cutlass is not None else default_cutlass(arch_v)
-    narrow = {k: v for k, v in narrow.items() if k not in ("smem_per_sm", "ctas_per_sm", "stage_counts", "launch")}
+    version = require_cutlass("cutlass", cutlass, default_cutlass(arch_v))
+    narrow = narrowing(**{k: v for k, v in narrow.items()
+                          if k not in ("smem_per_sm", "ctas_per_sm", "stage_counts", "launch")})
     best = None
     for raw in raw_configs(arch_v, dtype, version, **narrow):
         if violations(raw.config):

@@ -13,14 +13,14 @@ Formats (read from the frameworks' sources):
 ``N`` in the name is the sharded intermediate size (vLLM's ``benchmark_moe.py`` saves ``N = shard_intermediate
 _size // 2`` with ``shard_intermediate_size = 2 * moe_intermediate_size // tp``).
 
-The ranking is a **prediction** (:func:`predicted_time_us`: waves of tiles over the GPU's SMs, each tile bound by
-its MMA work or its operand bytes, from the GPU facts in ``data/gpus.json``); it is not fitted on measurements.
+The ranking is a **prediction** (:func:`predicted_time_us`, the time model of :mod:`.cost`) whose parameters were
+fitted on measured runs of the project's Triton contender on one NVIDIA H200 (``data/triton_cost.json``); on other
+GPUs the fitted efficiencies and fixed times are assumed to transfer, with that GPU's facts from ``data/gpus.json``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -28,6 +28,8 @@ from ..devices import GpuFacts, gpu_facts
 from ..errors import ConfigError, SmemTacticsError
 from ..problems import MoeShape, model_shape
 from .config import TritonConfig, Variant, parse_release
+from .cost import (Launch, Machine, TritonCostParams, dram_bytes, fitted_document, fitted_params, launch_time_us,
+                   mma_family, tile_count, weight_bytes)
 from .model import BLOCK_SCALE_K, footprint
 from .prune import vllm_search_space
 
@@ -66,20 +68,21 @@ def file_name(framework: str, experts: int, n: int, gpu: str, variant: Variant) 
 
 
 def predicted_time_us(cfg: TritonConfig, shared: int, gpu: GpuFacts, shape: MoeShape, tokens: int, n: int,
-                      k: int) -> float:
-    """Predicted time of one GEMM (a prediction: waves x per-tile roofline; see the module docstring)."""
+                      k: int, params: Optional[TritonCostParams] = None) -> float:
+    """Predicted time of one GEMM (a prediction: :mod:`.cost` with the parameters fitted on the H200, rows routed
+    evenly over ``min(experts, rows)`` experts)."""
+    params = params or fitted_params()
     rows = tokens * shape.top_k
     active = min(shape.experts, rows)
-    per_expert = math.ceil(rows / active)
-    tiles = active * math.ceil(per_expert / cfg.block_m) * math.ceil(n / cfg.block_n)
-    resident = max(1, min(gpu.smem_per_sm // (shared + 1024), 64 // cfg.num_warps))
-    waves = math.ceil(tiles / (gpu.sms * resident))
-    key = "fp8" if cfg.dtype.a_bytes == 1 else "bf16"
-    flops_per_sm = gpu.tflops.get(key, gpu.tflops.get("bf16", 1.0)) * 1e12 / gpu.sms
-    bw_per_sm = gpu.mem_bw_gbps * 1e9 / gpu.sms * resident
-    compute = 2.0 * cfg.block_m * cfg.block_n * k / flops_per_sm
-    memory = (cfg.block_m + cfg.block_n) * k * cfg.dtype.a_bytes / bw_per_sm
-    return waves * max(compute, memory) * 1e6
+    a_bytes, w_bytes = float(cfg.dtype.a_bytes), weight_bytes(cfg.dtype)
+    launch = Launch(block_m=cfg.block_m, block_n=cfg.block_n, block_k=cfg.block_k, num_warps=cfg.num_warps,
+                    num_stages=cfg.num_stages,
+                    shared=shared, a_bytes=a_bytes, w_bytes=w_bytes,
+                    tiles=tile_count(rows, active, cfg.block_m, n, cfg.block_n), k=k,
+                    dram_bytes=dram_bytes(rows, active, n, k, a_bytes, w_bytes))
+    tflops = gpu.tflops.get(mma_family(cfg.dtype), gpu.tflops.get("bf16", 1.0))
+    machine = Machine(sms=gpu.sms, smem_per_sm=gpu.smem_per_sm, mem_bw_gbps=gpu.mem_bw_gbps, tflops=tflops)
+    return launch_time_us(params, launch, machine)
 
 
 def best_configs(gpu: str, model: str, variant: Variant, release: str, tp: int = 1) -> Tuple[dict, dict]:
@@ -116,9 +119,19 @@ def best_configs(gpu: str, model: str, variant: Variant, release: str, tp: int =
                                                      -c[0].num_stages, c[1]))
         entries[str(tokens)] = cfg.meta()
     notes = {"fitting_configs": len(candidates), "limit_bytes": limit, "target": facts.arch, "triton": release,
-             "ranking": "predicted (waves x per-tile roofline from data/gpus.json), not measured",
+             "ranking": ranking_note(facts.key),
              "shared_memory": "exact model (smem_tactics.triton), compiled against Triton " + release}
     return entries, notes
+
+
+def ranking_note(gpu_key: str) -> str:
+    fitted = fitted_document()
+    where = ("fitted on this card" if gpu_key == "h200" else
+             "fitted on the " + fitted["card"] + "; assumed to transfer to this GPU, whose facts come from "
+             "data/gpus.json")
+    return (f"predicted by the Triton time model (smem_tactics/triton/cost.py) with parameters {where} "
+            f"(data/triton_cost.json, status {fitted['status']}, Triton {fitted['triton']}; docs/triton.md has the "
+            f"fit's validation); not measured")
 
 
 def write_files(out_dir: Path, framework: str, gpu: str, model: str, variant: Variant, release: str,
@@ -146,4 +159,4 @@ def write_files(out_dir: Path, framework: str, gpu: str, model: str, variant: Va
 
 
 __all__ = ["TOKEN_COUNTS", "TORCH_DEVICE_NAMES", "FRAMEWORKS", "file_name", "device_file_name", "best_configs",
-           "write_files", "predicted_time_us"]
+           "write_files", "predicted_time_us", "ranking_note"]
