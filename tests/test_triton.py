@@ -198,7 +198,7 @@ def test_prune_vllm_space_sm120():
 
 
 #: docs/triton.md: kept of vLLM's 1,920 configs on sm_120 at 101,376 B, and the fitting ones the usual estimate
-#: drops (the same under Triton 3.6.0 and 3.9.0; the full compile of every launch under 3.6.0 agrees, see the docs)
+#: drops (the same under Triton 3.6.0 and 3.9.0; the full compile of every launch under both agrees, see the docs)
 PRUNE_COUNTS = {"bf16": (976, 328), "f16": (976, 328), "fp8_w8a8": (1456, 280), "fp8_w8a8_channel": (1456, 280),
                 "fp8_w8a8_block": (1624, 248), "int8_w8a8": (1456, 280), "int8_w8a16": (928, 280),
                 "int4_w4a16": (1256, 608)}
