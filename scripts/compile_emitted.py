@@ -119,8 +119,13 @@ def main(argv=None) -> int:
         write_summary(results, meta, args.summary, args.json or None)
     elif args.json:
         write_summary(results, meta, Path(args.build_dir) / "summary.md", args.json)
+    return _report(results, f"{wall:.0f} s wall")
+
+
+def _report(results, how: str) -> int:
+    """The closing lines (counts, each failure with its reason) and the exit code: 1 if any kernel failed."""
     ok = sum(r.ok for r in results)
-    print(f"\n{ok} compiled, {len(results) - ok} failed, {wall:.0f} s wall", file=sys.stderr)
+    print(f"\n{ok} compiled, {len(results) - ok} failed, {how}", file=sys.stderr)
     for r in results:
         if not r.ok:
             print(f"  {r.name}: {r.error}", file=sys.stderr)
@@ -208,12 +213,7 @@ def _from_facts(paths, summary: str, targets_text: str) -> int:
         "wall_seconds": f"{sum(r.seconds for r in results):.0f} (sum of nvcc seconds)",
     }
     write_summary(results, meta, summary)
-    ok = sum(r.ok for r in results)
-    print(f"{ok} compiled, {len(results) - ok} failed (from compile facts) -> {summary}", file=sys.stderr)
-    for r in results:
-        if not r.ok:
-            print(f"  {r.name}: {r.error}", file=sys.stderr)
-    return 0 if ok == len(results) else 1
+    return _report(results, f"from compile facts -> {summary}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from importlib import resources
 from typing import Mapping
 
@@ -39,9 +39,6 @@ SMOOTH_P = 4.0
 RESERVED_PER_BLOCK = 1024
 #: Warps an SM of every target here holds at once (limits residency of wide blocks).
 WARPS_PER_SM = 64
-
-PARAMETER_NAMES = ("launch_us", "iteration_ns", "latency_ns", "dram_efficiency", "mma_efficiency")
-
 
 @dataclass(frozen=True)
 class TritonCostParams:
@@ -57,6 +54,10 @@ class TritonCostParams:
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in PARAMETER_NAMES}
+
+
+#: The fitted parameters, in the order the fit script and the data file use (the dataclass's fields).
+PARAMETER_NAMES = tuple(f.name for f in fields(TritonCostParams))
 
 
 @dataclass(frozen=True)
