@@ -44,6 +44,11 @@ class TritonConfig:
         return {"BLOCK_M": self.block_m, "BLOCK_N": self.block_n, "BLOCK_K": self.block_k, "GROUP_M": self.group_m,
                 "num_warps": self.num_warps, "num_stages": self.num_stages}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "TritonConfig":
+        """The inverse of :meth:`to_dict`."""
+        return cls(d["BLOCK_M"], d["BLOCK_N"], d["BLOCK_K"], d["GROUP_M"], d["num_warps"], d["num_stages"])
+
 
 def classic_smem_estimate(cfg: TritonConfig, dtype: str) -> int:
     """The estimate frameworks use, ``(BM + BN) * BK * stages * bytes`` (kept only to report how far off it is)."""

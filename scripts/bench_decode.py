@@ -318,14 +318,14 @@ def sweep_point(p, dt, ks, libs, tri_cfgs, best_tr, trk, timer, reps, sms, rows)
     entries = []
     for k in ks:
         tile_k = k.config.tile[2]
-        meta = {"sweep": p.sweep, "dtype": dt, "kernel": k.label, "role": k.role, "n": p.n, "k": p.k,
-                "groups": p.groups, "rows": p.rows, "sm_count": p.sm_count, "k_blocks": p.k_blocks(tile_k)}
+        meta = {"sweep": p.sweep, "label": p.label, "dtype": dt, "kernel": k.label, "role": k.role, "n": p.n,
+                "k": p.k, "groups": p.groups, "rows": p.rows, "sm_count": p.sm_count, "k_blocks": p.k_blocks(tile_k)}
         try:
             plan = libs[k.build].plan(a, w, offsets, out, k.config, sm_count=p.sm_count or sms)
             entries.append(Entry(k.label, "cutlass", plan.run, out, meta, plan))
         except Exception as ex:  # noqa: BLE001
             rows.append({**meta, "kind": "cutlass", "ok": False, "error": f"{type(ex).__name__}: {ex}"})
-    if p.sweep == "k" and tri_cfgs:
+    if p.sweep in ("k", "anatomy") and tri_cfgs:  # (anatomy: the K sweep's config on the same one-tile problems)
         tm = T.TritonMoe(p.counts, a.device)
         if best_tr is None:  # the best Triton config at the first K point, then kept for the sweep
             quick = []
@@ -340,9 +340,9 @@ def sweep_point(p, dt, ks, libs, tri_cfgs, best_tr, trk, timer, reps, sms, rows)
             best_tr = min(quick)[2] if quick else None
         if best_tr is not None:
             trk.get(a, w, out, p.counts, best_tr)
-            meta = {"sweep": "k", "dtype": dt, "kernel": best_tr.name, "role": "triton", "n": p.n, "k": p.k,
-                    "groups": p.groups, "rows": p.rows, "sm_count": 0,
-                    "k_blocks": p.k_blocks(elements_per_byte_k(dt, 128))}
+            meta = {"sweep": p.sweep, "label": p.label, "dtype": dt, "kernel": best_tr.name, "role": "triton",
+                    "n": p.n, "k": p.k, "groups": p.groups, "rows": p.rows, "sm_count": 0,
+                    "k_blocks": p.k_blocks(elements_per_byte_k(dt, 128)), "config": best_tr.to_dict()}
             entries.append(Entry(best_tr.name, "triton", tm.launcher(a, w, out, best_tr), out, meta))
     for e in entries:
         try:
@@ -587,9 +587,32 @@ def dependency_check(L, ctx, kernels, libs, trk, rec, rounds: int = 20) -> dict:
 
 # ------------------------------------------------------------------------------------------------------ Nsight Compute
 
-def ncu_manifest(plan, layers_done, out_dir: Path, built_names) -> dict:
+#: Anatomy launches Nsight Compute profiles (e4m3 only: the GPU duration of the one-tile points, to split the event
+#: time of each into launch path and time on the GPU).
+NCU_ANATOMY = {"dtype": "e4m3", "points": ("tile1_cta1", "tile1_grid"),
+               "roles": ("base", "nosmem", "pa", "pa_nosmem", "triton")}
+
+
+def ncu_anatomy_launches(sweeps) -> list:
+    out = []
+    for r in sweeps or []:
+        if r.get("sweep") != "anatomy" or not r.get("ok") or r.get("dtype") != NCU_ANATOMY["dtype"] \
+                or r.get("label") not in NCU_ANATOMY["points"] or r.get("role") not in NCU_ANATOMY["roles"] \
+                or r.get("build", "main") != "main":
+            continue
+        item = {"label": f"anatomy/{r['dtype']}/{r['label']}/{r['kernel']}", "kind": r["kind"], "pick": "anatomy",
+                "point": r["label"], "dtype": r["dtype"], "kernel": r["kernel"], "event_median_us": r["median_us"],
+                "problem": {k: r[k] for k in ("n", "k", "groups", "rows", "sm_count")}}
+        if r["kind"] == "triton":
+            item["triton"] = r.get("config")
+        out.append(item)
+    return out
+
+
+def ncu_manifest(plan, layers_done, out_dir: Path, built_names, sweeps=None) -> dict:
     """Which launches to profile: for the ncu model, each dtype, 1-16 tokens, both GEMMs: the best CUTLASS kernel and
-    the best Triton config of that layer; at 1 token GEMM2 also the other CUTLASS roles."""
+    the best Triton config of that layer; at 1 token GEMM2 also the other CUTLASS roles; and the anatomy points of
+    :data:`NCU_ANATOMY`."""
     launches = []
     for layer in layers_done:
         if layer["model"] != plan["ncu_model"] or layer["tokens"] not in D.NCU_TOKENS:
@@ -617,6 +640,15 @@ def ncu_manifest(plan, layers_done, out_dir: Path, built_names) -> dict:
                 else:
                     item["triton"] = r.get("config")
                 launches.append(item)
+    for item in ncu_anatomy_launches(sweeps):
+        if item["kind"] == "cutlass":
+            k = next((k for k in plan["kernels"] if k.label == item["kernel"] and k.build == "main"), None)
+            if k is None:
+                continue
+            item["config"] = k.config.to_dict()
+        elif not item.get("triton"):
+            continue
+        launches.append(item)
     main = next(s for s in plan["specs"] if s.name == "main")
     return {"launches": launches, "build_root": str(Path(plan["build_root"]) / "main"),
             "module_name": main.module_name, "names": built_names,
@@ -643,6 +675,22 @@ def ncu_child(manifest_path: str, select: str) -> int:
         lib.runner(lib.configs[name]).set_carveout(SM12X_CARVEOUT_PERCENT)
     weights, prepared = {}, []
     for x in launches:
+        if x.get("pick") == "anatomy":  # the sweep point's own problem (same seeds as sweep_point)
+            pr = x["problem"]
+            w = G.random_weights(pr["groups"], pr["n"], pr["k"], x["dtype"], SEED + pr["k"] + pr["groups"])
+            a = G.random_activations(pr["groups"] * pr["rows"], pr["k"], x["dtype"], SEED + 1)
+            out = torch.empty((pr["groups"] * pr["rows"], pr["n"]), dtype=torch.bfloat16, device="cuda")
+            counts = [pr["rows"]] * pr["groups"]
+            if x["kind"] == "cutlass":
+                plan = lib.plan(a, w, [i * pr["rows"] for i in range(pr["groups"] + 1)], out,
+                                KernelConfig.from_dict(x["config"]), sm_count=pr["sm_count"] or None)
+                prepared.append((x, plan.run, (plan, a, out)))
+            else:
+                tc = T.TritonConfig.from_dict(x["triton"])
+                ck = T.compile_config(a, w, out, counts, tc)
+                T.set_carveout(ck, SM12X_CARVEOUT_PERCENT)
+                prepared.append((x, T.TritonMoe(counts, a.device).launcher(a, w, out, tc), (ck, a, out)))
+            continue
         L = layer_scenario(x["model"], x["dtype"], x["tokens"], x["seed"])
         s = L.gemm(x["gemm"])
         wk = (x["model"], x["dtype"], x["gemm"])
@@ -656,8 +704,7 @@ def ncu_child(manifest_path: str, select: str) -> int:
             plan = lib.plan(a, w, s.offsets, out, cfg)
             prepared.append((x, plan.run, (plan, a, out)))
         else:
-            tc = T.TritonConfig(x["triton"]["BLOCK_M"], x["triton"]["BLOCK_N"], x["triton"]["BLOCK_K"],
-                                x["triton"]["GROUP_M"], x["triton"]["num_warps"], x["triton"]["num_stages"])
+            tc = T.TritonConfig.from_dict(x["triton"])
             ck = T.compile_config(a, w, out, s.counts, tc)
             T.set_carveout(ck, SM12X_CARVEOUT_PERCENT)
             prepared.append((x, T.TritonMoe(s.counts, a.device).launcher(a, w, out, tc), (ck, a, out)))
@@ -666,7 +713,7 @@ def ncu_child(manifest_path: str, select: str) -> int:
     for x, fn, _keep in prepared:
         fn()
         torch.cuda.synchronize()
-        done.append({k: v for k, v in x.items() if k not in ("config", "triton")})
+        done.append({k: v for k, v in x.items() if k not in ("config", "triton", "problem")})
     Path(man["out_dir"], f"ncu_launches_{select}.json").write_text(json.dumps(done, indent=1))
     print(f"ncu child: {len(done)} launches", flush=True)
     return 0
@@ -679,7 +726,7 @@ def _raw_rows(txt: str) -> list:
         return []
 
 
-def run_ncu(plan, layers_done, out_dir: Path, logs: Path, built_names, budget: float) -> dict:
+def run_ncu(plan, layers_done, out_dir: Path, logs: Path, built_names, budget: float, sweeps=None) -> dict:
     ncu = shutil.which("ncu")
     if ncu is None and Path("/opt/nvidia").is_dir():
         found = sorted(Path("/opt/nvidia").glob("nsight-compute/*/ncu"))
@@ -688,7 +735,7 @@ def run_ncu(plan, layers_done, out_dir: Path, logs: Path, built_names, budget: f
     if not ncu:
         res["error"] = "ncu not found on PATH or under /opt/nvidia/nsight-compute"
         return res
-    man = ncu_manifest(plan, layers_done, logs, built_names)
+    man = ncu_manifest(plan, layers_done, logs, built_names, sweeps)
     if not man["launches"]:
         res["error"] = "no launch to profile (no layer of the ncu model at 1-16 tokens was measured)"
         return res
@@ -993,7 +1040,8 @@ def run_all(args, plan, out: Path, logs: Path, state: dict) -> int:
     if args.ncu_budget > 0:
         left = min(budget.ncu_timeout(now()), args.budget - budget.report - now())
         try:
-            results["ncu"] = run_ncu(plan, results["layers"], out, logs, builds["main"]["names"], left)
+            results["ncu"] = run_ncu(plan, results["layers"], out, logs, builds["main"]["names"], left,
+                                     results.get("sweeps"))
         except Exception as ex:  # noqa: BLE001
             traceback.print_exc()
             results["ncu"] = {"error": f"{type(ex).__name__}: {ex}", "launches": []}

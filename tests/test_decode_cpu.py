@@ -404,7 +404,8 @@ def fake_results(overrides=None, layers=(("qwen3-30b-a3b", "e4m3", 1), ("qwen3-3
             g = dataclasses.replace(gpu, sms=p.sm_count) if p.sm_count else gpu
             for k in D.decode_kernels(dt, ()):
                 t = t_of(prob, k.config, g)
-                sweeps.append({"sweep": p.sweep, "dtype": dt, "kernel": k.label, "role": k.role, "kind": "cutlass",
+                sweeps.append({"sweep": p.sweep, "label": p.label, "dtype": dt, "kernel": k.label, "role": k.role,
+                               "kind": "cutlass",
                                "n": p.n, "k": p.k, "groups": p.groups, "rows": p.rows, "sm_count": p.sm_count,
                                "k_blocks": p.k_blocks(k.config.tile[2]), "ok": True, "median_us": t,
                                "pass_medians_us": [t, t]})
@@ -676,3 +677,45 @@ def test_sm90_launch_overhead_keeps_the_h100_ranking():
         for key in F.RANK_KEYS:
             assert now[part][key] == old[part][key], (part, key)
     assert now["all"]["abs_rms_log_error"] < old["all"]["abs_rms_log_error"] - 0.05
+
+
+def test_anatomy_points_and_parts_by_hand():
+    """The anatomy points differ from each other in one thing each, and the parts are their differences."""
+    for dt in ("e4m3", "bf16"):
+        pts = [p for p in D.sweep_points(dt) if p.sweep == "anatomy"]
+        assert [p.label for p in pts] == [a[0] for a in D.ANATOMY]
+        kb = C.elements_per_byte_k(dt, 128)
+        by = {p.label: p for p in pts}
+        assert {p.groups for p in pts} == {1} and {p.rows for p in pts} == {1}
+        assert by["tile1_cta1"].sm_count == 1 and by["tile1_grid"].sm_count == 0
+        assert by["tile1_cta1_k8"].k_blocks(kb) == 8 and by["tile1_cta1"].k_blocks(kb) == 1
+        assert by["tiles132_grid"].n == 132 * by["tile1_grid"].n
+    assert all(p.sweep != "anatomy" for p in D.sweep_points("e4m3", anatomy=False))
+    times = {"base": {"tile1_cta1": 7.0, "tile1_grid": 8.5, "tile1_cta1_k8": 10.5, "tiles132_grid": 9.0,
+                      "tile1_grid_k8": 11.0},
+             "nosmem": {"tile1_cta1": 6.2}, "pa": {"tile1_cta1": 6.0},
+             "s2": {"tile1_cta1_k8": 14.0}, "triton": {"tile1_cta1": 5.0}}
+    sweeps = [{"sweep": "anatomy", "label": lb, "dtype": "e4m3", "kernel": f"k_{role}", "role": role,
+               "kind": "triton" if role == "triton" else "cutlass", "ok": True, "median_us": t}
+              for role, pts in times.items() for lb, t in pts.items()]
+    sweeps.append({"sweep": "k", "label": "", "dtype": "e4m3", "kernel": "k_base", "role": "base", "kind": "cutlass",
+                   "ok": True, "median_us": 99.0, "k_blocks": 1})
+    sweeps.append({"sweep": "anatomy", "label": "tile1_cta1", "dtype": "e4m3", "kernel": "k_coop", "role": "coop",
+                   "kind": "cutlass", "ok": False, "median_us": 1.0})  # a failed entry is not a time
+    results = {"launch_floor": {"noop": {"median": 3.5}}, "sweeps": sweeps,
+               "ncu": {"launches": [{"pick": "anatomy", "dtype": "e4m3", "kernel": "k_base", "point": "tile1_cta1",
+                                     "ncu": {"duration_us": 5.25}}]}}
+    an = D.anatomy(results)
+    base = next(k for k in an["kernels"] if k["kernel"] == "k_base")
+    assert base["parts"] == {"one_cta_above_floor_us": 3.5, "idle_ctas_us": 1.5, "per_k_block_one_cta_us": 0.5,
+                             "all_ctas_busy_us": 0.5}
+    assert base["ncu_duration_us"] == {"tile1_cta1": 5.25}
+    assert "k_coop" not in {k["kernel"] for k in an["kernels"]}
+    got = {c["contrast"]: c["us"] for c in an["contrasts"]}
+    assert got["tma_epilogue_us"] == pytest.approx(0.8) and got["grouped_over_ptr_array_us"] == pytest.approx(1.0)
+    assert got["two_stages_over_five_k8_us"] == pytest.approx(3.5) and got["cooperative_over_pingpong_us"] is None
+    tri = next(k for k in an["kernels"] if k["kind"] == "triton")
+    assert tri["parts"]["one_cta_above_floor_us"] == pytest.approx(1.5) and tri["parts"]["idle_ctas_us"] is None
+    md = D.anatomy_tables(an)
+    assert "7.00 [5.25]" in md and "| e4m3 | TMA-store epilogue over the no-smem one (base - nosmem) |" in md
+    assert "No anatomy point" in D.anatomy_tables(D.anatomy({"sweeps": []}))

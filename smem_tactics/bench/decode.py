@@ -57,6 +57,8 @@ ROLES = {
     "m64": "swap-AB pingpong 64x16, most stages: each expert's weight rows over twice as many CTAs",
     "pa": "the base in ptr-array mode (one problem shape, no per-group shape reads): runs only when every "
           "active expert has the same rows (always at 1 token)",
+    "pa_nosmem": "ptr-array mode with the no-smem epilogue: the two options that each saved ~1 us per GEMM in the "
+                 "first H200 run (docs/decode.md), together",
     "nogdc": "the base built without CUTLASS_ENABLE_GDC_FOR_SM90: what the griddepcontrol instructions cost when "
              "the kernel is not launched with PDL",
     "c420": "the base built against CUTLASS 4.2.0 (no griddepcontrol in its array kernels): the bridge to the "
@@ -120,7 +122,9 @@ def decode_kernels(dtype: str, bridges: Sequence[str] = ("nogdc", "c420"), cutla
                                                   epilogue_schedule=EpilogueSchedule.PTR_ARRAY_NO_SMEM)), "main"),
            DecodeKernel("coop", _max_stages(cfg((128, 16, kb), "coop")), "main"),
            DecodeKernel("m64", _max_stages(cfg((64, 16, kb), "pingpong")), "main"),
-           DecodeKernel("pa", _max_stages(cfg((128, 16, kb), "pingpong", mode="ptr_array")), "main")]
+           DecodeKernel("pa", _max_stages(cfg((128, 16, kb), "pingpong", mode="ptr_array")), "main"),
+           DecodeKernel("pa_nosmem", _max_stages(cfg((128, 16, kb), "pingpong", mode="ptr_array",
+                                                     epilogue_schedule=EpilogueSchedule.PTR_ARRAY_NO_SMEM)), "main")]
     if "nogdc" in bridges:
         out.append(DecodeKernel("nogdc", base, "nogdc"))
     if "c420" in bridges:
@@ -231,13 +235,14 @@ class SweepPoint:
     """A synthetic grouped GEMM: ``groups`` experts with ``rows`` rows each, N x K weights, run on ``sm_count`` CTAs
     at most (the persistent grid; 0 = every SM)."""
 
-    sweep: str  # "k" or "groups"
+    sweep: str  # "k", "groups" or "anatomy"
     dtype: str
     n: int
     k: int
     groups: int
     rows: int
     sm_count: int
+    label: str = ""  # an anatomy point's name (ANATOMY)
 
     @property
     def counts(self) -> tuple:
@@ -261,10 +266,26 @@ K_SWEEP_BLOCKS = (1, 2, 4, 8, 16, 32)
 GROUP_SWEEP = ((2048, 8), (1024, 16), (512, 32), (256, 64), (128, 128))
 
 
-def sweep_points(dtype: str) -> list:
+#: Anatomy points: one expert x one row, so the work is one 128-row weight tile (the base tile; two for m64) of
+#: ``k_blocks`` k-blocks, launched on ``sm_count`` persistent CTAs (0 = every SM), or one tile per SM. Each pair
+#: differs in one thing, which splits a launch's fixed time into parts the K and group sweeps cannot separate:
+#: (label, n, k-blocks, sm_count, what the point isolates).
+ANATOMY = (
+    ("tile1_cta1", 128, 1, 1, "one CTA, one tile: launch + one CTA's prologue, first load, MMA, epilogue, exit"),
+    ("tile1_grid", 128, 1, 0, "the same tile on a full persistent grid: + the CTAs that find no tile"),
+    ("tile1_cta1_k8", 128, 8, 1, "one CTA, one tile of 8 k-blocks: + 7 pipelined k-blocks on one CTA"),
+    ("tile1_grid_k8", 128, 8, 0, "8 k-blocks on a full grid"),
+    ("tiles132_grid", 128 * 132, 1, 0, "one tile per SM (132 x 128 weight rows): every CTA busy at once"),
+)
+
+
+def sweep_points(dtype: str, anatomy: bool = True) -> list:
     kb = elements_per_byte_k(dtype, 128)
     pts = [SweepPoint("k", dtype, 2048, kb * b, 8, 1, 0) for b in K_SWEEP_BLOCKS]
     pts += [SweepPoint("groups", dtype, n, kb, g, 1, 1) for n, g in GROUP_SWEEP]
+    if anatomy:
+        pts += [SweepPoint("anatomy", dtype, n, kb * blocks, 1, 1, sms, label)
+                for label, n, blocks, sms, _ in ANATOMY]
     return pts
 
 
@@ -292,7 +313,7 @@ def sweep_fits(sweeps: Sequence[Mapping]) -> list:
     """One fit per (sweep, dtype, kernel): K sweep against k-blocks, group sweep against groups."""
     groups: dict = {}
     for r in sweeps:
-        if r.get("ok") and r.get("median_us") is not None:
+        if r.get("sweep") in ("k", "groups") and r.get("ok") and r.get("median_us") is not None:
             groups.setdefault((r["sweep"], r["dtype"], r["kernel"]), []).append(r)
     out = []
     for (sweep, dtype, kernel), rows in sorted(groups.items()):
@@ -302,6 +323,90 @@ def sweep_fits(sweeps: Sequence[Mapping]) -> list:
         out.append({"sweep": sweep, "dtype": dtype, "kernel": kernel, "kind": rows[0].get("kind"), "x": xkey,
                     **fit})
     return out
+
+
+#: The parts of a launch's fixed time the anatomy points split it into: (key, text, later point, earlier point,
+#: divisor). Each part is the time of one point minus another's (same kernel), over the divisor.
+ANATOMY_PARTS = (
+    ("one_cta_above_floor_us", "one CTA, one tile, above the empty-kernel floor (its prologue, first load, MMA, "
+                               "epilogue, exit)", "tile1_cta1", None, 1),
+    ("idle_ctas_us", "the rest of a full persistent grid, no tile for them", "tile1_grid", "tile1_cta1", 1),
+    ("per_k_block_one_cta_us", "each further k-block of that tile on one CTA", "tile1_cta1_k8", "tile1_cta1", 7),
+    ("all_ctas_busy_us", "every SM with a tile instead of one", "tiles132_grid", "tile1_grid", 1),
+)
+#: Kernel options compared at the one-CTA points: (key, text, role, against role, point). Positive = the role
+#: named first is slower by that much.
+ANATOMY_CONTRASTS = (
+    ("tma_epilogue_us", "TMA-store epilogue over the no-smem one (base - nosmem)", "base", "nosmem", "tile1_cta1"),
+    ("grouped_over_ptr_array_us", "grouped over ptr-array mode (base - pa)", "base", "pa", "tile1_cta1"),
+    ("ptr_array_tma_epilogue_us", "in ptr-array mode, TMA-store over no-smem epilogue (pa - pa_nosmem)", "pa",
+     "pa_nosmem", "tile1_cta1"),
+    ("two_stages_over_five_k8_us", "2 stages over 5 at 8 k-blocks (s2 - base)", "s2", "base", "tile1_cta1_k8"),
+    ("cooperative_over_pingpong_us", "cooperative over pingpong (coop - base)", "coop", "base", "tile1_cta1"),
+)
+
+
+def anatomy(results: Mapping) -> dict:
+    """The anatomy points of a run (``sweeps`` rows with ``sweep == "anatomy"``): per dtype and kernel, the time at
+    each point (CUDA events; with Nsight Compute's GPU duration where the run profiled the point), the parts of the
+    fixed time (:data:`ANATOMY_PARTS`), and per dtype the option contrasts (:data:`ANATOMY_CONTRASTS`)."""
+    floor = ((results.get("launch_floor") or {}).get("noop") or {}).get("median")
+    times: dict = {}
+    info: dict = {}
+    for r in results.get("sweeps", []):
+        if r.get("sweep") != "anatomy" or not r.get("label") or not r.get("ok") or r.get("median_us") is None:
+            continue
+        key = (r["dtype"], r["kernel"])
+        times.setdefault(key, {})[r["label"]] = r["median_us"]
+        info[key] = {"kind": r.get("kind"), "role": r.get("role")}
+    gpu: dict = {}
+    for x in (results.get("ncu") or {}).get("launches") or []:
+        d = (x.get("ncu") or {}).get("duration_us")
+        if x.get("pick") == "anatomy" and d is not None:
+            gpu.setdefault((x["dtype"], x["kernel"]), {})[x["point"]] = d
+    kernels = []
+    for key in sorted(times):
+        t = times[key]
+        parts = {}
+        for name, _text, later, earlier, div in ANATOMY_PARTS:
+            a = t.get(later)
+            b = floor if earlier is None else t.get(earlier)
+            parts[name] = (a - b) / div if a is not None and b is not None else None
+        kernels.append({"dtype": key[0], "kernel": key[1], **info[key], "times_us": t,
+                        "ncu_duration_us": gpu.get(key, {}), "parts": parts})
+    contrasts = []
+    for dt in sorted({k[0] for k in times}):
+        by_role = {info[k]["role"]: times[k] for k in times if k[0] == dt and info[k]["kind"] == "cutlass"}
+        for name, text, role, other, point in ANATOMY_CONTRASTS:
+            a, b = (by_role.get(role) or {}).get(point), (by_role.get(other) or {}).get(point)
+            contrasts.append({"dtype": dt, "contrast": name, "text": text, "point": point,
+                              "us": a - b if a is not None and b is not None else None})
+    return {"launch_floor_us": floor, "kernels": kernels, "contrasts": contrasts}
+
+
+def anatomy_tables(an: Mapping) -> str:
+    if not an.get("kernels"):
+        return "No anatomy point was measured in this run.\n"
+    labels = [a[0] for a in ANATOMY]
+    lines = ["Anatomy points (one expert x one row; us, CUDA events; in brackets Nsight Compute's GPU duration where "
+             f"profiled; empty-kernel floor {_f(an.get('launch_floor_us'), 2)} us):", "",
+             "| dtype | kernel | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
+    for k in an["kernels"]:
+        cells = []
+        for lb in labels:
+            ev, d = k["times_us"].get(lb), k["ncu_duration_us"].get(lb)
+            cells.append(_f(ev, 2) + (f" [{_f(d, 2)}]" if d is not None else ""))
+        lines.append(f"| {k['dtype']} | {k['kernel']} | " + " | ".join(cells) + " |")
+    lines += ["", "Parts of the fixed time (us): " + "; ".join(f"{n} = {t}" for n, t, *_ in ANATOMY_PARTS), "",
+              "| dtype | kernel | " + " | ".join(n for n, *_ in ANATOMY_PARTS) + " |",
+              "|---|---|" + "---|" * len(ANATOMY_PARTS)]
+    for k in an["kernels"]:
+        lines.append(f"| {k['dtype']} | {k['kernel']} | " + " | ".join(
+            _f(k["parts"][n], 2) for n, *_ in ANATOMY_PARTS) + " |")
+    lines += ["", "| dtype | contrast | point | us |", "|---|---|---|---|"]
+    for c in an["contrasts"]:
+        lines.append(f"| {c['dtype']} | {c['text']} | {c['point']} | {_f(c['us'], 2)} |")
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------------- results
@@ -323,7 +428,7 @@ def best_of(results: Mapping, kind: str, roles: Optional[Iterable[str]] = None) 
 
 
 #: CUTLASS roles that are contenders (a bridge is the base built differently, not a choice a user makes).
-CONTENDER_ROLES = ("base", "s2", "nosmem", "coop", "m64", "pa")
+CONTENDER_ROLES = ("base", "s2", "nosmem", "coop", "m64", "pa", "pa_nosmem")
 
 
 def layer_row(layer: Mapping) -> dict:
@@ -509,6 +614,9 @@ def markdown(results: Mapping) -> str:
              "T = Triton fused-MoE (best config under 101376 B).", "", layers_table(rows), "Fastest kernels:", "",
              winners_table(rows), "Goals (issue 14):", "", goals_table(goals(rows)), "## Where the time goes", "",
              attribution_tables(attribution(results))]
+    an = anatomy(results)
+    if an["kernels"]:  # (runs before the anatomy points existed have none)
+        parts += ["## Anatomy of the fixed time", "", anatomy_tables(an)]
     ncu = results.get("ncu") or {}
     if ncu.get("launches"):
         from .ncu import summary_table
@@ -582,6 +690,7 @@ def estimate_seconds(n_kernels: int, n_layers: int, jobs: int, n_triton: int) ->
 __all__ = ["DECODE_TOKENS", "TOKEN_PRIORITY", "NCU_TOKENS", "DEFAULT_MODELS", "BUILD_CUTLASS", "BRIDGE_CUTLASS",
            "GDC_DEFINE", "CHAIN_MODES", "BUILDS", "ROLES", "CONTENDER_ROLES", "DecodeError", "DecodeKernel",
            "decode_kernels", "BuildSpec", "build_specs", "LayerScenario", "layer_scenario", "layer_scenarios",
-           "SweepPoint", "K_SWEEP_BLOCKS", "GROUP_SWEEP", "sweep_points", "line_fit", "sweep_fits", "best_of",
+           "SweepPoint", "K_SWEEP_BLOCKS", "GROUP_SWEEP", "ANATOMY", "ANATOMY_PARTS", "ANATOMY_CONTRASTS", "anatomy",
+           "anatomy_tables", "sweep_points", "line_fit", "sweep_fits", "best_of",
            "layer_row", "layer_rows", "GOALS", "goals", "attribution", "layers_table", "winners_table",
            "goals_table", "attribution_tables", "markdown", "short_table", "Budget", "estimate_seconds"]
