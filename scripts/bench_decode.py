@@ -668,7 +668,7 @@ def ncu_child(manifest_path: str, select: str) -> int:
     man = json.loads(Path(manifest_path).read_text())
     launches = man["launches"]
     if select == "t1":  # the deep pass: the 1-token GEMM2 of each dtype, best CUTLASS and best Triton
-        launches = [x for x in launches if x["tokens"] == 1 and x["gemm"] == "gemm2" and x["pick"] == "best"][:8]
+        launches = [x for x in launches if x.get("tokens") == 1 and x.get("gemm") == "gemm2" and x["pick"] == "best"][:8]
     configs = [KernelConfig.from_dict(c) for c in man["configs"]]
     lib = load_built(configs, man["names"], man["build_root"], man["module_name"])
     for name in lib.configs:

@@ -18,7 +18,9 @@
    data/cost_model.json). ``--params`` fits a subset (the rest stay at their shipped values).
 
 Prints the overrides (``--set`` form for scripts/cost_model_vs_measured.py and a JSON fragment for the lead to put in
-data/cost_model.json) and the terms the model has no parameter for yet (PDL gain, pipeline fill), marked as proposals.
+data/cost_model.json), the option terms measured between twin kernels (TMA-store vs no-smem epilogue, grouped vs
+ptr-array mode, PDL; cost.py's tma_epilogue_fixed_us, grouped_mode_fixed_us, pdl_overlap_us) with what the shipped
+values change on the run and the --also files, and the term the model has no parameter for (pipeline fill).
 Nothing is written into the package. Pure Python: runs anywhere smem_tactics imports.
 """
 
@@ -51,8 +53,15 @@ GRIDS = {
                "k_block_overhead_ns": [15.0, 50.0, 100.0],
                "epilogue_fixed_ns": [0.0, 500.0, 2000.0]},
 }
-#: Roles whose kernels the model can rank: grouped mode, main build (the model knows no ptr-array or build flags).
-FIT_ROLES = ("base", "s2", "nosmem", "coop", "m64")
+#: Roles whose kernels the model can rank: main build (the model knows no build flags); ptr-array mode since the
+#: model has its per-launch term (grouped_mode_fixed_us) and pads every group to the largest.
+FIT_ROLES = ("base", "s2", "nosmem", "coop", "m64", "pa", "pa_nosmem")
+#: The per-launch option terms, each measured as the median difference between twin kernels of the same GEMM
+#: (cost.py charges them; data/cost_model.json holds the values): (parameter, slower role, faster role) pairs.
+OPTION_TWINS = {
+    "tma_epilogue_fixed_us": (("base", "nosmem"), ("pa", "pa_nosmem")),
+    "grouped_mode_fixed_us": (("base", "pa"), ("nosmem", "pa_nosmem")),
+}
 #: Entries whose two timing passes differ by more than this are left out (noisy).
 MAX_PASS_SPREAD = 0.10
 
@@ -69,7 +78,10 @@ SM12X_TRANSFER = (
                             "barrier/issue cost is a different code path (the SM120 family keeps its own fitted value)"),
     ("epilogue_fixed_ns", "assumed to transfer: the TMA store epilogue and its tensormap update are the SM90 collective "
                           "on SM120 too"),
-    ("pdl_gain_us", "CUTLASS's array kernels issue griddepcontrol on sm_120a/121a as well (CUTLASS_ENABLE_GDC_FOR_SM100 "
+    ("tma_epilogue_fixed_us", "not transferred: the SM12x synthesis space offers no no-smem epilogue, and the drain of "
+                              "a TMA store at CTA exit is unmeasured there (0 outside SM90)"),
+    ("grouped_mode_fixed_us", "not applicable: SM120 builders build no ptr-array kernel (0 outside SM90)"),
+    ("pdl_overlap_us", "CUTLASS's array kernels issue griddepcontrol on sm_120a/121a as well (CUTLASS_ENABLE_GDC_FOR_SM100 "
                     "covers __CUDA_ARCH__ 1200/1210); the gain is assumed similar, unmeasured here"),
 )
 
@@ -249,6 +261,30 @@ def measured_terms(results: dict) -> dict:
     return out
 
 
+def option_terms(results: dict) -> dict:
+    """The option terms as measured (no model): per parameter of :data:`OPTION_TWINS`, the median over every GEMM of
+    every layer (both dtypes pooled) of the slower twin's time minus the faster one's; ``pdl_overlap_us`` is the
+    median PDL gain per chained CUTLASS layer (GEMM2 launched with PDL behind GEMM1)."""
+    out = {}
+    for name, twins in OPTION_TWINS.items():
+        diffs = []
+        for layer in results.get("layers", []):
+            for g in ("gemm1", "gemm2"):
+                res = (layer.get("gemms") or {}).get(g, {}).get("results", {})
+                by_role = {r.get("role"): r for r in res.values() if r.get("kind") == "cutlass" and r.get("ok")
+                           and r.get("median_us") is not None and r.get("build", "main") == "main" and _stable(r)}
+                for slow, fast in twins:
+                    if slow in by_role and fast in by_role:
+                        diffs.append(by_role[slow]["median_us"] - by_role[fast]["median_us"])
+        out[name] = {"n": len(diffs), "median_us": stats.median(diffs) if diffs else None,
+                     "min_us": min(diffs) if diffs else None, "max_us": max(diffs) if diffs else None,
+                     "twins": [list(t) for t in twins]}
+    pdl = D.attribution(results)["pdl_gain_us"]
+    out["pdl_overlap_us"] = {"n": pdl["n"], "median_us": pdl["median"], "min_us": pdl["min"], "max_us": pdl["max"],
+                             "twins": [["chain stream", "chain pdl"]]}
+    return out
+
+
 def also_metrics(path: str, params) -> dict:
     """scripts/cost_model_vs_measured.evaluate on an issue-5 benchmark file, all scenarios and prefill alone."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -346,6 +382,11 @@ def main(argv=None) -> int:
         print(f"  K sweep {k}: fixed {v['fixed_us']:.2f} us, {v['per_k_block_us']:.3f} us per k-block")
     for k, v in terms["group_switch_ns_measured"].items():
         print(f"  group sweep (one CTA) {k}: {v:.0f} ns per group")
+    opts = option_terms(results)
+    for k, v in opts.items():
+        if v["median_us"] is not None:
+            print(f"  option term {k}: median {v['median_us']:.3f} us (min {v['min_us']:.2f}, max {v['max_us']:.2f}) "
+                  f"over {v['n']} twin pairs")
 
     before_pred = model.predict_all({})
     before = rank_metrics(before_pred["layers"])
@@ -360,7 +401,7 @@ def main(argv=None) -> int:
 
     shipped = cost_parameters("sm90").to_dict()
     changed = {k: v for k, v in overrides.items() if v != shipped[k]}
-    report = {"run": args.results, "card": card, "measured": terms, "shipped": {k: shipped[k] for k in overrides},
+    report = {"run": args.results, "card": card, "measured": terms, "option_terms": opts, "shipped": {k: shipped[k] for k in overrides},
               "fitted": overrides, "objective": {"shipped": model.objective({}), "fitted": obj},
               "decode_before": before, "decode_after": after, "also": {}}
     for path in args.also:
@@ -386,10 +427,28 @@ def main(argv=None) -> int:
                                  "source": f"scripts/fit_decode_terms.py --params {' '.join(args.params)} on "
                                            f"{Path(args.results).name} ({card}{', ' + date if date else ''})"}
                              for k, v in changed.items()}))
-    pdl = terms["pdl_gain_us"].get("median")
-    print("proposals (no parameter in cost.py yet): "
-          f"pdl_gain_us = {pdl if pdl is None else round(pdl, 3)} per chained launch (median over layers); "
-          "pipeline fill = K-sweep intercept minus the launch floor, per kernel above")
+    print("proposal (no parameter in cost.py): pipeline fill = K-sweep intercept minus the launch floor, per kernel "
+          "above")
+    shipped_opts = {k: shipped.get(k) for k in opts}
+    zero = {k: 0.0 for k in opts}
+    print("option terms: shipped (arch sm90) " + ", ".join(f"{k}={v:g}" for k, v in shipped_opts.items())
+          + "; measured medians " + ", ".join(f"{k}={v['median_us']:.3f}" for k, v in opts.items()
+                                             if v["median_us"] is not None))
+    opt_before, opt_after = model.predict_all(zero), model.predict_all({})
+    report["option_terms_check"] = {"run": {"without": rank_metrics(opt_before["layers"]),
+                                            "shipped": rank_metrics(opt_after["layers"])}, "also": {}}
+    print(f"decode run, option terms at 0: {_fmt(report['option_terms_check']['run']['without'])}")
+    print(f"decode run, option terms shipped: {_fmt(report['option_terms_check']['run']['shipped'])}")
+    for path in args.also:
+        b, a = also_metrics(path, zero), also_metrics(path, None)
+        report["option_terms_check"]["also"][path] = {"before": b, "after": a}
+        for part in b:
+            print(f"{path} [{part}] option terms at 0: {_fmt(b[part])}")
+            print(f"{path} [{part}] option terms shipped: {_fmt(a[part])}")
+    report["option_terms_check"]["regressions"] = regressions(report["option_terms_check"]["also"])
+    if args.also:
+        print("option terms on the --also files: " + ("; ".join(report["option_terms_check"]["regressions"])
+                                                       or "no regression"))
     print("SM12x: which terms transfer")
     for name, why in SM12X_TRANSFER:
         print(f"  {name}: {why}")

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Optional, Sequence, Union
 
-from .config import Arch, KernelConfig, Kind, Layout
+from .config import Arch, KernelConfig, Kind, Layout, Mode
 from .devices import GpuFacts, gpu_facts
 from .layout.resolve import resolve_schedules
 from .errors import ConfigError
@@ -89,6 +89,9 @@ class CostParameters:
     regs_per_sm: int
     regs_per_thread: int
     threads_per_cta: int
+    tma_epilogue_fixed_us: float
+    grouped_mode_fixed_us: float
+    pdl_overlap_us: float
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -154,6 +157,7 @@ class CostTerms:
     registers: Optional[int]  # per thread, from the kernel's compile facts; None = unknown (never guessed)
     spill_bytes: Optional[int]  # spill stores + loads per thread (ptxas); None = unknown
     predicted_us: float
+    fixed_us: float = 0.0  # the launch's fixed time: launch overhead + epilogue/mode terms - PDL overlap
 
     @property
     def bound(self) -> str:
@@ -257,7 +261,12 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
 
     # tiles and waves
     col_tiles = -(-problem.n // col_tile)
-    tiles = problem.tiles_along_rows(row_tile) * col_tiles
+    if cfg.mode is Mode.PTR_ARRAY:
+        # one problem shape for every group: each group is launched at the largest group's rows
+        max_rows = max(m for m, _ in problem.group_rows)
+        tiles = problem.active_groups * -(-max_rows // row_tile) * col_tiles
+    else:
+        tiles = problem.tiles_along_rows(row_tile) * col_tiles
     k_blocks = -(-problem.k // tk)
     cluster = cfg.cluster[0] * cfg.cluster[1]
     occupancy = ctas_per_sm(candidate, g, p)
@@ -335,7 +344,19 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
     switches = min(waves, max(1, math.ceil(problem.active_groups - 1e-9)))
     sm_s += switches * p.group_switch_ns * 1e-9
     cluster_factor = 1.0 + p.cluster_penalty_per_extra_cta * (cluster - 1)
-    predicted = _soft_max(dram_us, sm_s * 1e6, p.bound_sharpness) * cluster_factor + p.launch_overhead_us
+    # Fixed time per launch. Besides the launch overhead, the H200 decode run (docs/decode.md) measured, kernel
+    # against its twin: the TMA-store epilogue costs ~1 us per launch over the no-smem one (the store drains before
+    # the CTA exits), grouped mode ~1.3 us over ptr-array (per-group shapes read before the first tile), and a PDL
+    # launch behind its producer overlaps ~2 us of the producer's tail. Where a family has no such measurement the
+    # term is 0: an unmeasured term is not charged (data/cost_model.json says which are measured where).
+    fixed = p.launch_overhead_us
+    if not cfg.epilogue_schedule.no_smem:
+        fixed += p.tma_epilogue_fixed_us
+    if cfg.mode is Mode.GROUPED:
+        fixed += p.grouped_mode_fixed_us
+    if candidate.launch.pdl:
+        fixed = max(0.0, fixed - p.pdl_overlap_us)
+    predicted = _soft_max(dram_us, sm_s * 1e6, p.bound_sharpness) * cluster_factor + fixed
 
     needed = dram_bw / active * latency_s  # bytes in flight per CTA for its share of DRAM bandwidth
     useful = problem.rows * problem.n * problem.k * 2.0
@@ -346,7 +367,8 @@ def predict(problem: Problem, gpu: Union[str, GpuFacts], candidate: Candidate,
         dram_us=dram_us, tile_load_bytes=tile_load_bytes, inflight_bytes=inflight, needed_inflight_bytes=needed,
         load_us=load_s * 1e6, mma_us=mma_s * 1e6, mainloop_us=main_s * 1e6, epilogue_us=epi_s * 1e6,
         tile_us=tile_s * 1e6, sm_us=sm_s * 1e6, cluster_factor=cluster_factor, padded_mma_fraction=padded,
-        spill_us=spill_s * 1e6, accumulator_registers=acc_regs, registers=registers, spill_bytes=spill_bytes, predicted_us=predicted)
+        spill_us=spill_s * 1e6, accumulator_registers=acc_regs, registers=registers, spill_bytes=spill_bytes,
+        predicted_us=predicted, fixed_us=fixed)
     return Ranked(candidate, predicted, terms)
 
 
@@ -384,6 +406,16 @@ def explain(r: Ranked, problem: Problem, gpu: GpuFacts, runner_up: Optional[Rank
     ok = "covers" if t.inflight_bytes >= t.needed_inflight_bytes else "short of"
     parts.append(f"{c.stages} stages keep {_kib(t.inflight_bytes)} in flight ({ok} the {_kib(t.needed_inflight_bytes)} "
                  f"its DRAM share needs)")
+    if runner_up is not None and runner_up.terms.fixed_us - t.fixed_us >= 0.05:
+        why = []
+        if c.launch.pdl and not runner_up.candidate.launch.pdl:
+            why.append("PDL overlaps its producer's tail")
+        if c.config.epilogue_schedule.no_smem and not runner_up.candidate.config.epilogue_schedule.no_smem:
+            why.append("no TMA-store epilogue to drain")
+        if c.config.mode is Mode.PTR_ARRAY and runner_up.candidate.config.mode is Mode.GROUPED:
+            why.append("ptr-array mode reads no per-group shapes")
+        parts.append(f"fixed time {t.fixed_us:.2f} us per launch against {runner_up.terms.fixed_us:.2f} us"
+                     + (f" ({', '.join(why)})" if why else ""))
     if runner_up is not None and runner_up.predicted_us > 0:
         gain = runner_up.predicted_us / r.predicted_us - 1.0
         if gain < 0.001:

@@ -667,7 +667,7 @@ def test_sm90_launch_overhead_keeps_the_h100_ranking():
     import fit_decode_terms as F
     from smem_tactics.cost import cost_parameters
 
-    assert cost_parameters("sm90").launch_overhead_us == pytest.approx(8.40625)
+    assert cost_parameters("sm90").launch_overhead_us == pytest.approx(6.40625)
     raw = json.loads((REPO / "smem_tactics" / "data" / "cost_model.json").read_text())
     assert raw["arch"]["sm90"]["launch_overhead_us"]["status"] == "fitted"  # an SM90 override; the global one stays
     assert cost_parameters("sm100").launch_overhead_us == raw["global"]["launch_overhead_us"]["value"] == 3.0
@@ -676,7 +676,33 @@ def test_sm90_launch_overhead_keeps_the_h100_ranking():
     for part in ("all", "prefill"):
         for key in F.RANK_KEYS:
             assert now[part][key] == old[part][key], (part, key)
-    assert now["all"]["abs_rms_log_error"] < old["all"]["abs_rms_log_error"] - 0.05
+    assert now["all"]["abs_rms_log_error"] < old["all"]["abs_rms_log_error"] - 0.02
+
+
+def test_sm90_option_terms_are_the_committed_runs_twin_medians():
+    """tma_epilogue_fixed_us, grouped_mode_fixed_us and pdl_overlap_us (SM90) are the medians of twin-kernel
+    differences of the committed H200 decode run; with them the model's first choice is within 5 % of the best in
+    every GEMM of that run (49/60 without: it could not tell no-smem and ptr-array kernels from their twins), and
+    issue 5's H100 run with no-smem kernels (a different card and run) ranks no worse overall; outside SM90 they are 0."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import fit_decode_terms as F
+    from smem_tactics.cost import cost_parameters
+
+    run = json.loads(H200_RUN.read_text())
+    measured = F.option_terms(run)
+    p90 = cost_parameters("sm90")
+    for name in ("tma_epilogue_fixed_us", "grouped_mode_fixed_us", "pdl_overlap_us"):
+        assert getattr(p90, name) == pytest.approx(measured[name]["median_us"], abs=5e-4), name
+        for fam in ("sm100", "sm120"):
+            assert getattr(cost_parameters(fam), name) == 0.0
+    zero = {"tma_epilogue_fixed_us": 0.0, "grouped_mode_fixed_us": 0.0, "pdl_overlap_us": 0.0}
+    model = F.Model(run)
+    without, shipped = (F.rank_metrics(model.predict_all(o)["layers"]) for o in (zero, {}))
+    assert (without["top_within_5pct"], shipped["top_within_5pct"]) == (49, 60)
+    assert shipped["median_spearman"] > without["median_spearman"]
+    nosmem = str(REPO / "docs" / "benchmarks_h100_nosmem.json")
+    b, a = F.also_metrics(nosmem, zero)["all"], F.also_metrics(nosmem, None)["all"]
+    assert a["median_spearman"] >= b["median_spearman"] and a["top_within_5pct"] >= b["top_within_5pct"]
 
 
 def test_anatomy_points_and_parts_by_hand():
@@ -707,7 +733,7 @@ def test_anatomy_points_and_parts_by_hand():
                                      "ncu": {"duration_us": 5.25}}]}}
     an = D.anatomy(results)
     base = next(k for k in an["kernels"] if k["kernel"] == "k_base")
-    assert base["parts"] == {"one_cta_above_floor_us": 3.5, "idle_ctas_us": 1.5, "per_k_block_one_cta_us": 0.5,
+    assert base["parts"] == {"one_cta_above_floor_us": 3.5, "all_sms_over_one_us": 1.5, "per_k_block_one_cta_us": 0.5,
                              "all_ctas_busy_us": 0.5}
     assert base["ncu_duration_us"] == {"tile1_cta1": 5.25}
     assert "k_coop" not in {k["kernel"] for k in an["kernels"]}
@@ -715,7 +741,31 @@ def test_anatomy_points_and_parts_by_hand():
     assert got["tma_epilogue_us"] == pytest.approx(0.8) and got["grouped_over_ptr_array_us"] == pytest.approx(1.0)
     assert got["two_stages_over_five_k8_us"] == pytest.approx(3.5) and got["cooperative_over_pingpong_us"] is None
     tri = next(k for k in an["kernels"] if k["kind"] == "triton")
-    assert tri["parts"]["one_cta_above_floor_us"] == pytest.approx(1.5) and tri["parts"]["idle_ctas_us"] is None
+    assert tri["parts"]["one_cta_above_floor_us"] == pytest.approx(1.5) and tri["parts"]["all_sms_over_one_us"] is None
     md = D.anatomy_tables(an)
     assert "7.00 [5.25]" in md and "| e4m3 | TMA-store epilogue over the no-smem one (base - nosmem) |" in md
     assert "No anatomy point" in D.anatomy_tables(D.anatomy({"sweeps": []}))
+
+
+H200_RUN2 = REPO / "docs" / "decode_h200_run2.json"  # the second H200 run (anatomy points, seven models), 2026-12-03
+
+
+def test_committed_h200_run2_report_and_anatomy():
+    """docs/decode_h200_run2.md is the report of the committed second run; its anatomy numbers are the ones
+    docs/decode.md quotes (one tile on one CTA: CUTLASS base 6.59 us on the GPU against Triton's 3.07; ptr-array +
+    no-smem 5.09), and a one-tile launch is one CTA whatever the scheduler is told."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import decode_report as R
+
+    res = json.loads(H200_RUN2.read_text())
+    assert R.report(res) == (REPO / "docs" / "decode_h200_run2.md").read_text()
+    an = D.anatomy(res)
+    by = {k["kernel"]: k for k in an["kernels"] if k["dtype"] == "e4m3"}
+    gpu = {name: k["ncu_duration_us"].get("tile1_cta1") for name, k in by.items()}
+    assert round(gpu["f8_sw_pp_128x16x128_s5"], 2) == 6.59 and round(gpu["tr_16x64x128_g1_w4_s3"], 2) == 3.07
+    assert round(gpu["f8_sw_pp_128x16x128_s5_nosmem_pa"], 2) == 5.09
+    grids = {x["label"]: x["ncu"]["grid"] for x in res["ncu"]["launches"] if x.get("pick") == "anatomy"}
+    assert {g for lb, g in grids.items() if "/tr_" not in lb} == {1}
+    rows = D.layer_rows(res)
+    assert len(rows) == 70 and {r["model"] for r in rows} >= {"llama-4-scout", "deepseek-v3", "mixtral-8x7b",
+                                                               "gpt-oss-20b"}

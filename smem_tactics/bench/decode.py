@@ -269,10 +269,13 @@ GROUP_SWEEP = ((2048, 8), (1024, 16), (512, 32), (256, 64), (128, 128))
 #: Anatomy points: one expert x one row, so the work is one 128-row weight tile (the base tile; two for m64) of
 #: ``k_blocks`` k-blocks, launched on ``sm_count`` persistent CTAs (0 = every SM), or one tile per SM. Each pair
 #: differs in one thing, which splits a launch's fixed time into parts the K and group sweeps cannot separate:
-#: (label, n, k-blocks, sm_count, what the point isolates).
+#: (label, n, k-blocks, sm_count, what the point isolates). (The first run with them, 2026-12-03, showed through
+#: Nsight Compute's launch__grid_size that a one-tile launch is one CTA whatever sm_count says, so ``tile1_grid``
+#: measures the scheduler's SM count, not idle CTAs.)
 ANATOMY = (
     ("tile1_cta1", 128, 1, 1, "one CTA, one tile: launch + one CTA's prologue, first load, MMA, epilogue, exit"),
-    ("tile1_grid", 128, 1, 0, "the same tile on a full persistent grid: + the CTAs that find no tile"),
+    ("tile1_grid", 128, 1, 0, "the same tile with the scheduler told every SM (the grid is still one CTA: CUTLASS "
+                              "sizes a grouped launch to min(tiles, SMs))"),
     ("tile1_cta1_k8", 128, 8, 1, "one CTA, one tile of 8 k-blocks: + 7 pipelined k-blocks on one CTA"),
     ("tile1_grid_k8", 128, 8, 0, "8 k-blocks on a full grid"),
     ("tiles132_grid", 128 * 132, 1, 0, "one tile per SM (132 x 128 weight rows): every CTA busy at once"),
@@ -330,7 +333,8 @@ def sweep_fits(sweeps: Sequence[Mapping]) -> list:
 ANATOMY_PARTS = (
     ("one_cta_above_floor_us", "one CTA, one tile, above the empty-kernel floor (its prologue, first load, MMA, "
                                "epilogue, exit)", "tile1_cta1", None, 1),
-    ("idle_ctas_us", "the rest of a full persistent grid, no tile for them", "tile1_grid", "tile1_cta1", 1),
+    ("all_sms_over_one_us", "hw_info.sm_count = every SM instead of 1 (same one-CTA grid)", "tile1_grid",
+     "tile1_cta1", 1),
     ("per_k_block_one_cta_us", "each further k-block of that tile on one CTA", "tile1_cta1_k8", "tile1_cta1", 7),
     ("all_ctas_busy_us", "every SM with a tile instead of one", "tiles132_grid", "tile1_grid", 1),
 )
