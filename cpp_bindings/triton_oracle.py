@@ -99,7 +99,8 @@ def framework_kernels(name: str) -> Optional[KernelSource]:
     return None
 
 
-def _torch_dtypes():
+def torch_dtypes() -> dict:
+    """torch dtypes of the launch arguments' element-type keys (``TensorSpec.dtype``); torch imported here."""
     import torch
 
     return {"bf16": torch.bfloat16, "f16": torch.float16, "e4m3": torch.float8_e4m3fn, "i8": torch.int8,
@@ -222,7 +223,7 @@ def launch_arguments(cfg: TritonConfig, source: KernelSource, launch: Optional[G
 
     launch = launch or oracle_launch(cfg)
     if tensor is None:
-        t = _torch_dtypes()
+        t = torch_dtypes()
         off = 0 if cfg.aligned else MISALIGN
 
         def tensor(spec: TensorSpec):
@@ -296,13 +297,18 @@ def compile_shared(cfg: TritonConfig, source: Optional[KernelSource] = None, ful
     to the oracle's launch or to ``launch`` (a real GEMM's shapes, :class:`GemmLaunch`).
 
     A config the compiler rejects raises its exception (the caller reports it)."""
+    fn, args, kwargs = launch_arguments(cfg, source or project_kernels(), launch)
+    return compile_bound_shared(fn, args, kwargs, cfg.cc, full)
+
+
+def compile_bound_shared(fn, args, kwargs: dict, cc: int, full: bool = False) -> int:
+    """``metadata.shared`` of kernel ``fn`` bound to ``args`` / ``kwargs`` (stand-ins or real tensors: the binder
+    reads their dtypes and addresses only), compiled for compute capability ``cc`` on the CPU."""
     from triton._C.libtriton import ir, nvidia
     from triton.compiler.compiler import ASTSource, make_backend
     from triton.runtime.jit import create_function_from_signature
 
-    source = source or project_kernels()
-    fn, args, kwargs = launch_arguments(cfg, source, launch)
-    target = _cc_target(cfg.cc)
+    target = _cc_target(cc)
     backend = make_backend(target)
     binder = create_function_from_signature(fn.signature, fn.params, backend)
     bound, specialization, options = binder(*args, **kwargs)
@@ -404,6 +410,6 @@ def installed_release() -> str:
     return parse_release(triton_version(), "installed Triton")
 
 
-__all__ = ["compile_shared", "prune_check", "PruneCheck",
+__all__ = ["compile_shared", "compile_bound_shared", "torch_dtypes", "prune_check", "PruneCheck",
            "launch_arguments", "GemmLaunch", "TensorSpec", "tensor_specs", "oracle_launch", "project_kernels", "framework_kernels", "KernelSource",
            "triton_version", "installed_release", "FRAMEWORK_MODULES"]

@@ -9,7 +9,9 @@ vLLM facts used: vllm-project/vllm ``fused_moe.py`` at 13cb3e44 (``invoke_fused_
 
 import json
 import random
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -175,11 +177,12 @@ def test_launch_arguments_weight_only():
 @pytest.mark.parametrize("variant", [v.value for v in Variant])
 def test_real_launches_compile_to_the_models_bytes_on_sm90(variant):
     """Both GEMMs of the predicted #1 (and #2) at 1 and 256 tokens for the H200, bound to the launch the GPU run
-    makes, compiled by the installed Triton for sm_90: metadata.shared equals the model's footprint."""
+    makes, compiled by the installed Triton for sm_90 (3.6.0 here; 3.9.0 with its PYTHONPATH): metadata.shared
+    equals the model's footprint."""
     import triton as _triton  # noqa: F401 -- the dev extra pins it: a missing Triton is a failure, not a skip
-    from cpp_bindings.triton_oracle import compile_shared
+    from cpp_bindings.triton_oracle import compile_shared, installed_release
 
-    plan = files.tuning_plan("h200", MODEL, Variant(variant), "3.6.0")
+    plan = files.tuning_plan("h200", MODEL, Variant(variant), installed_release())
     for tokens in (1, 256):
         for r in measure.select_candidates(files.ranked_candidates(plan, tokens), 2):
             for cfg, launch in zip(measure.gemm_configs(r.config, plan.shape),
@@ -330,7 +333,14 @@ def test_sidecar_note_and_table(tmp_path):
     assert "compiled to exactly the model's shared memory" in text and "moe_wna16_gemm" in text
     assert "predicted entries" not in text and "no --measure run" not in text
     table = measure.markdown_table([data])
-    assert table.count("\n| vllm | int4_w4a16 |") == 3 and "Measured on: NVIDIA H200" in table
+    assert "| vllm | int4_w4a16 | 3 of 3 |" in table and table.count("\n| vllm | int4_w4a16 |") == 4
+    assert "Measured on: NVIDIA H200" in table
+    # the docs script reads the sidecars under a folder and prints the same table
+    script = Path(__file__).resolve().parent.parent / "scripts" / "triton_measure_table.py"
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == table, done.stderr
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "nothing")], capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.startswith("error: paths:")
 
 
 def test_prediction_only_files_unchanged_by_measure_options(tmp_path, capsys):
@@ -423,3 +433,30 @@ def test_measure_cli_end_to_end_with_a_fake_gpu(tmp_path, capsys, monkeypatch):
     made["mismatch"] = {measure.launch_key(files.ranked_candidates(plan, 1)[0].config)}
     code, out, err = run_cli(capsys, *argv)
     assert code == 1 and "SHARED MISMATCH tokens 1" in out
+
+
+@pytest.mark.parametrize("variant", [v.value for v in Variant])
+def test_the_gpu_runs_tensors_bind_and_compile_on_the_cpu(variant):
+    """The GPU timer's own inputs (LayerInputs: real torch tensors, routing metadata, both GEMMs) made on the CPU
+    for a model cut to 8 experts, bound to the project's kernel by Triton's binder and compiled for sm_90: each
+    GEMM's metadata.shared equals the model's, and the routing tensors are align_block_size's."""
+    import dataclasses
+
+    from cpp_bindings.triton_oracle import compile_bound_shared, installed_release, project_kernels
+
+    plan = files.tuning_plan("h200", MODEL, Variant(variant), installed_release())
+    small = dataclasses.replace(plan, shape=dataclasses.replace(plan.shape, experts=8, top_k=4))
+    inputs = measure.LayerInputs(small, 5, "cpu")
+    for tokens in (1, 48):
+        cfg = files.ranked_candidates(small, tokens)[0].config
+        launches = inputs.launches(cfg, tokens, project_kernels())
+        assert len(launches) == 2
+        for (fn, args, kwargs, grid), gemm_cfg, launch in zip(launches, measure.gemm_configs(cfg, small.shape),
+                                                             measure.layer_launches(small.shape, tokens, cfg.block_m)):
+            assert grid == launch.grid(cfg.block_m, cfg.block_n)
+            assert compile_bound_shared(fn, args, kwargs, 90) == footprint(gemm_cfg).shared_bytes
+        meta = inputs.routing_metadata(cfg.block_m)
+        routing = measure.route(tokens, 8, 4, 5, tag=small.shape.key)
+        sorted_ids, expert_ids, post = measure.align_block_size(routing, cfg.block_m, 8)
+        assert meta["sorted_token_ids"].tolist() == sorted_ids and meta["expert_ids"].tolist() == expert_ids
+        assert meta["num_tokens_post_padded"].tolist() == [post]

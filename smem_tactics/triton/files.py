@@ -13,9 +13,11 @@ Formats (read from the frameworks' sources):
 ``N`` in the name is the sharded intermediate size (vLLM's ``benchmark_moe.py`` saves ``N = shard_intermediate
 _size // 2`` with ``shard_intermediate_size = 2 * moe_intermediate_size // tp``).
 
-The ranking is a **prediction** (:func:`predicted_time_us`, the time model of :mod:`.cost`) whose parameters were
-fitted on measured runs of the project's Triton contender on one NVIDIA H200 (``data/triton_cost.json``); on other
-GPUs the fitted efficiencies and fixed times are assumed to transfer, with that GPU's facts from ``data/gpus.json``.
+The ranking is a **prediction** (:func:`layer_predicted_us`: the time model of :mod:`.cost` for the layer's two
+GEMMs, which vLLM runs with the one entry) whose parameters were fitted on measured runs of the project's Triton
+contender on one NVIDIA H200 (``data/triton_cost.json``); on other GPUs the fitted efficiencies and fixed times are
+assumed to transfer, with that GPU's facts from ``data/gpus.json``. ``--measure`` (:mod:`.measure`) replaces the
+prediction's pick by the fastest measured candidate on the local GPU.
 """
 
 from __future__ import annotations

@@ -454,101 +454,51 @@ def check_environment(gpu: str, given_release: Optional[str]) -> dict:
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
-#: torch dtype attribute names of the launch arguments' element-type keys.
-_TORCH_NAMES = {"bf16": "bfloat16", "f16": "float16", "e4m3": "float8_e4m3fn", "i8": "int8", "u8": "uint8",
-                "f32": "float32", "i32": "int32"}
+class LayerInputs:
+    """The tensors of one layer's two launches on ``device``, for the GPU timer (and, on the CPU, for the tests
+    that bind them to the kernel): weights made once, activations and routing per token count, routing metadata
+    (:func:`align_block_size`) per BLOCK_SIZE_M; random values from ``seed``. torch is imported here."""
 
-
-class CudaLayerTimer:
-    """Times one config's two GEMMs at a token count on GPU 0 (see the module docstring); ``__call__`` is a
-    :data:`LayerTimer`. Weights are made once, activations and routing per token count, routing metadata per
-    BLOCK_SIZE_M. torch and Triton are imported here."""
-
-    def __init__(self, plan: files.TuningPlan, seed: int = DEFAULT_SEED, reps: int = REPS, warmup: int = WARMUP):
+    def __init__(self, plan: files.TuningPlan, seed: int, device):
         import torch
 
-        from cpp_bindings.triton_oracle import project_kernels
-
-        from ..bench.gpu import Timer
-
         self.torch = torch
-        self.plan, self.seed, self.reps, self.warmup = plan, seed, reps, warmup
-        self.source = project_kernels()
-        self.timer = Timer()
-        self.device = torch.device("cuda", 0)
+        self.plan, self.seed = plan, seed
+        self.device = torch.device(device)
         self.gen = torch.Generator(device=self.device)
         self.gen.manual_seed(seed)
         self._weights: Dict[Tuple[int, str], object] = {}
-        self._tokens: Optional[int] = None
-        self._routing: Optional[list] = None
         self._acts: Dict[Tuple[int, str], object] = {}
-        self._meta: Dict[int, tuple] = {}
+        self._meta: Dict[int, dict] = {}
+        self._tokens: Optional[int] = None
+        self._routing: list = []
 
-    # -- tensors
-    def _random(self, spec_dtype: str, shape: tuple):
+    def _dtype(self, key: str):
+        from cpp_bindings.triton_oracle import torch_dtypes
+
+        return torch_dtypes()[key]
+
+    def _random(self, key: str, shape: tuple):
+        """N(0, 1) in the element type (integers: uniform over the type), large weights a few experts at a time."""
         torch = self.torch
-        dtype = getattr(torch, _TORCH_NAMES[spec_dtype])
-        out = torch.empty(shape, dtype=dtype, device=self.device)
-        if spec_dtype in ("i8", "u8"):
-            lo, hi = (-127, 128) if spec_dtype == "i8" else (0, 256)
-            out.copy_(torch.randint(lo, hi, shape, generator=self.gen, device=self.device, dtype=torch.int32))
-        elif out.dim() == 3 and out.numel() > (1 << 26):  # large weights: a few experts at a time
-            step = max(1, (1 << 26) // (shape[1] * shape[2]))
-            for e0 in range(0, shape[0], step):
-                e1 = min(shape[0], e0 + step)
-                out[e0:e1] = torch.randn((e1 - e0,) + shape[1:], generator=self.gen, device=self.device).to(dtype)
-        else:
-            out.copy_(torch.randn(shape, generator=self.gen, device=self.device).to(dtype))
+        out = torch.empty(shape, dtype=self._dtype(key), device=self.device)
+        step = shape[0] if len(shape) < 3 else max(1, (1 << 26) // max(1, shape[1] * shape[2]))
+        for e0 in range(0, shape[0], step):
+            e1 = min(shape[0], e0 + step)
+            part = (e1 - e0,) + tuple(shape[1:])
+            if key in ("i8", "u8"):
+                lo, hi = (-127, 128) if key == "i8" else (0, 256)
+                out[e0:e1] = torch.randint(lo, hi, part, generator=self.gen, device=self.device, dtype=torch.int32)
+            else:
+                out[e0:e1] = torch.randn(part, generator=self.gen, device=self.device).to(out.dtype)
         return out
 
-    def _positive(self, shape: tuple, dtype_key: str):
+    def _scale(self, key: str, shape: tuple):
+        """Positive scales around 0.01 (their values do not change the kernel's work)."""
         torch = self.torch
-        dtype = getattr(torch, _TORCH_NAMES[dtype_key])
-        return (torch.rand(shape, generator=self.gen, device=self.device) * 0.01 + 0.005).to(dtype)
+        return (torch.rand(shape, generator=self.gen, device=self.device) * 0.01 + 0.005).to(self._dtype(key))
 
-    def _tensor(self, gemm: int, spec):
-        torch = self.torch
-        if spec.role in ("sorted_token_ids", "expert_ids", "num_tokens_post_padded"):
-            made = self._meta_for(spec.shape, spec.role)
-        elif spec.role in ("b", "b_scale", "b_zp"):
-            key = (gemm, spec.role)
-            if key not in self._weights:
-                self._weights[key] = (self._positive(spec.shape, spec.dtype) if spec.role == "b_scale"
-                                      else self._random(spec.dtype, spec.shape))
-            made = self._weights[key]
-        elif spec.role == "topk_weights":
-            key = (0, "topk_weights")
-            if key not in self._acts:
-                self._acts[key] = torch.rand(spec.shape, generator=self.gen, device=self.device)
-            made = self._acts[key]
-        else:
-            key = (gemm, spec.role)
-            if key not in self._acts:
-                if spec.role == "a_scale":
-                    self._acts[key] = self._positive(spec.shape, spec.dtype)
-                elif spec.role == "c":
-                    self._acts[key] = torch.empty(spec.shape, dtype=getattr(torch, _TORCH_NAMES[spec.dtype]),
-                                                  device=self.device)
-                else:
-                    self._acts[key] = self._random(spec.dtype, spec.shape)
-            made = self._acts[key]
-        if tuple(made.shape) != tuple(spec.shape) or made.dtype != getattr(torch, _TORCH_NAMES[spec.dtype]):
-            raise ProbeError(f"--measure: the {spec.role} tensor is {tuple(made.shape)} {made.dtype}, the launch "
-                             f"needs {spec.shape} {spec.dtype} (a bug in smem_tactics.triton.measure)")
-        return made
-
-    def _meta_for(self, shape: tuple, role: str):
-        block_m = self._block_m
-        if block_m not in self._meta:
-            sorted_ids, expert_ids, post = align_block_size(self._routing, block_m, self.plan.shape.experts)
-            torch = self.torch
-            self._meta[block_m] = {
-                "sorted_token_ids": torch.tensor(sorted_ids, dtype=torch.int32, device=self.device),
-                "expert_ids": torch.tensor(expert_ids, dtype=torch.int32, device=self.device),
-                "num_tokens_post_padded": torch.tensor([post], dtype=torch.int32, device=self.device)}
-        return self._meta[block_m][role]
-
-    def _set_tokens(self, tokens: int) -> None:
+    def set_tokens(self, tokens: int) -> None:
         if tokens != self._tokens:
             shape = self.plan.shape
             self._tokens = tokens
@@ -556,17 +506,71 @@ class CudaLayerTimer:
             self._acts.clear()
             self._meta.clear()
 
-    # -- timing
-    def __call__(self, cfg: TritonConfig, tokens: int) -> LayerTiming:
-        from cpp_bindings.triton_moe import compiled_facts
+    def routing_metadata(self, block_m: int) -> dict:
+        if block_m not in self._meta:
+            torch = self.torch
+            sorted_ids, expert_ids, post = align_block_size(self._routing, block_m, self.plan.shape.experts)
+            self._meta[block_m] = {
+                "sorted_token_ids": torch.tensor(sorted_ids, dtype=torch.int32, device=self.device),
+                "expert_ids": torch.tensor(expert_ids, dtype=torch.int32, device=self.device),
+                "num_tokens_post_padded": torch.tensor([post], dtype=torch.int32, device=self.device)}
+        return self._meta[block_m]
+
+    def tensor(self, gemm: int, block_m: int, spec):
+        """The tensor for ``spec`` (a :class:`cpp_bindings.triton_oracle.TensorSpec`) of GEMM ``gemm``."""
+        if spec.role in ("sorted_token_ids", "expert_ids", "num_tokens_post_padded"):
+            made = self.routing_metadata(block_m)[spec.role]
+        else:
+            weights = spec.role in ("b", "b_scale", "b_zp")
+            store = self._weights if weights else self._acts
+            key = (0 if spec.role == "topk_weights" else gemm, spec.role)  # both GEMMs read one routed weight each
+            if key not in store:
+                if spec.role in ("a_scale", "b_scale"):
+                    store[key] = self._scale(spec.dtype, spec.shape)
+                elif spec.role == "topk_weights":
+                    store[key] = self.torch.rand(spec.shape, generator=self.gen, device=self.device)
+                elif spec.role == "c":
+                    store[key] = self.torch.empty(spec.shape, dtype=self._dtype(spec.dtype), device=self.device)
+                else:
+                    store[key] = self._random(spec.dtype, spec.shape)
+            made = store[key]
+        if tuple(made.shape) != tuple(spec.shape) or made.dtype != self._dtype(spec.dtype):
+            raise ProbeError(f"--measure: the {spec.role} tensor is {tuple(made.shape)} {made.dtype}, the launch "
+                             f"needs {spec.shape} {spec.dtype} (a bug in smem_tactics.triton.measure)")
+        return made
+
+    def launches(self, cfg: TritonConfig, tokens: int, source) -> list:
+        """``[(kernel, args, kwargs, grid), ...]`` of GEMM1 and GEMM2 of ``cfg`` at ``tokens``, as vLLM launches them."""
         from cpp_bindings.triton_oracle import launch_arguments
 
-        self._set_tokens(tokens)
-        self._block_m = cfg.block_m
-        times, shared = [], []
+        self.set_tokens(tokens)
+        out = []
         for gemm, launch in enumerate(layer_launches(self.plan.shape, tokens, cfg.block_m, self.plan.tp), start=1):
-            fn, args, kwargs = launch_arguments(cfg, self.source, launch, lambda spec: self._tensor(gemm, spec))
-            grid = launch.grid(cfg.block_m, cfg.block_n)
+            fn, args, kwargs = launch_arguments(cfg, source, launch,
+                                                lambda spec, g=gemm: self.tensor(g, cfg.block_m, spec))
+            out.append((fn, args, kwargs, launch.grid(cfg.block_m, cfg.block_n)))
+        return out
+
+
+class CudaLayerTimer:
+    """Times one config's two GEMMs at a token count on GPU 0 (see the module docstring); ``__call__`` is a
+    :data:`LayerTimer`. torch and Triton are imported here."""
+
+    def __init__(self, plan: files.TuningPlan, seed: int = DEFAULT_SEED, reps: int = REPS, warmup: int = WARMUP):
+        from cpp_bindings.triton_oracle import project_kernels
+
+        from ..bench.gpu import Timer
+
+        self.reps, self.warmup = reps, warmup
+        self.source = project_kernels()
+        self.inputs = LayerInputs(plan, seed, "cuda:0")
+        self.timer = Timer()
+
+    def __call__(self, cfg: TritonConfig, tokens: int) -> LayerTiming:
+        from cpp_bindings.triton_moe import compiled_facts
+
+        times, shared = [], []
+        for fn, args, kwargs, grid in self.inputs.launches(cfg, tokens, self.source):
             compiled = fn.warmup(*args, grid=grid, **kwargs)
             shared.append(compiled_facts(compiled)["shared"])
 
@@ -579,27 +583,43 @@ class CudaLayerTimer:
 
 # ---------------------------------------------------------------------------------------------- docs table
 
+def _meta_text(c: dict) -> str:
+    return (f"{c['BLOCK_SIZE_M']}x{c['BLOCK_SIZE_N']}x{c['BLOCK_SIZE_K']} g{c['GROUP_SIZE_M']} w{c['num_warps']} "
+            f"s{c['num_stages']}")
+
+
+def _num(x: Optional[float], digits: int = 1) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
 def markdown_table(sidecars: Sequence[dict]) -> str:
-    """Per sidecar and token count: the predicted #1 against the measured best (for docs/triton.md)."""
-    head = ("| file | dtype | tokens | predicted #1 | its measured us | measured best | best us | #1's measured "
-            "rank | #1 / best |")
-    rows = [head, "|" + "---|" * 9]
+    """For docs/triton.md: per sidecar a summary row, then per token count the predicted #1 against the measured
+    best (configs as ``BMxBNxBK gGROUP wWARPS sSTAGES``, times in us for GEMM1 + GEMM2)."""
+    lines = ["| file | dtype | token counts measured | predicted #1 fastest | within 5 % | median #1 / best | "
+             "worst #1 / best | kernels checked | oracle failures |", "|" + "---|" * 9]
+    for sc in sidecars:
+        s = sc["summary"]
+        lines.append(f"| {sc['framework']} | {sc['dtype']} | {s['measured']} of {s['token_counts']} | "
+                     f"{s['predicted_first_fastest']} of {s['compared']} | "
+                     f"{s['predicted_first_within_5_percent']} of {s['compared']} | "
+                     f"{_num(s['median_predicted_first_over_best'], 3)} | "
+                     f"{_num(s['worst_predicted_first_over_best'], 3)} | {s['kernels_checked']} | "
+                     f"{s['oracle_failures']} |")
+    lines += ["", "| file | dtype | tokens | predicted #1 | its measured us | measured best | best us | #1's measured "
+              "rank | #1 / best |", "|" + "---|" * 9]
     for sc in sidecars:
         for tokens, r in sc["tokens"].items():
-            first, best = r["predicted_first"]["config"], r["entry"]
-            fmt = (lambda c: f"{c['BLOCK_SIZE_M']}x{c['BLOCK_SIZE_N']}x{c['BLOCK_SIZE_K']} "
-                             f"g{c['GROUP_SIZE_M']} w{c['num_warps']} s{c['num_stages']}")
-            num = (lambda x, nd=1: "-" if x is None else f"{x:.{nd}f}")
-            rows.append(f"| {sc['framework']} | {sc['dtype']} | {tokens} | {fmt(first)} | "
-                        f"{num(r['predicted_first_measured_us'])} | "
-                        f"{fmt(best) if r['source'] == 'measured' else '(predicted)'} | {num(r['measured_best_us'])} | "
-                        f"{r['predicted_first_measured_rank'] or '-'} | {num(r['predicted_first_over_best'], 3)} |")
+            best = _meta_text(r["entry"]) if r["source"] == "measured" else "(not measured)"
+            lines.append(f"| {sc['framework']} | {sc['dtype']} | {tokens} | {_meta_text(r['predicted_first']['config'])} "
+                         f"| {_num(r['predicted_first_measured_us'])} | {best} | {_num(r['measured_best_us'])} | "
+                         f"{r['predicted_first_measured_rank'] or '-'} | {_num(r['predicted_first_over_best'], 3)} |")
     devices = sorted({f"{sc['device'].get('name')}, torch {sc['device'].get('torch')}, Triton "
-                      f"{sc['device'].get('triton')}, {sc['device'].get('date')}" for sc in sidecars})
-    return "\n".join(rows) + "\n\nMeasured on: " + "; ".join(devices) + "\n"
+                      f"{sc['device'].get('triton')}, CUDA {sc['device'].get('cuda')}, {sc['device'].get('date')}"
+                      for sc in sidecars})
+    return "\n".join(lines) + "\n\nMeasured on: " + "; ".join(devices) + "\n"
 
 
 __all__ = ["DEFAULT_TOP", "MAX_TOP", "DEFAULT_SEED", "DEFAULT_BUDGET_S", "MAX_BUDGET_S", "REPS", "WARMUP", "WITHIN",
            "align_block_size", "layer_launches", "gemm_configs", "vllm_runs_cuda_wna16", "select_candidates",
            "LayerTiming", "LayerTimer", "CandidateResult", "TokenResult", "MeasuredRun", "measure_run",
-           "parse_tokens", "check_environment", "CudaLayerTimer", "markdown_table"]
+           "parse_tokens", "check_environment", "LayerInputs", "CudaLayerTimer", "markdown_table"]
