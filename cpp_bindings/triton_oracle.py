@@ -411,5 +411,6 @@ def installed_release() -> str:
 
 
 __all__ = ["compile_shared", "compile_bound_shared", "torch_dtypes", "prune_check", "PruneCheck",
-           "launch_arguments", "GemmLaunch", "TensorSpec", "tensor_specs", "oracle_launch", "project_kernels", "framework_kernels", "KernelSource",
+           "launch_arguments", "GemmLaunch", "TensorSpec", "tensor_specs", "oracle_launch", "project_kernels",
+           "framework_kernels", "KernelSource",
            "triton_version", "installed_release", "FRAMEWORK_MODULES"]

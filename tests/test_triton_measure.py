@@ -303,6 +303,9 @@ def test_budget_stops_timing_and_keeps_predicted_entries():
     assert second.source == "predicted" and second.entry == files.ranked_candidates(plan, 16)[0].config
     assert third.source == "predicted" and third.first_measured_rank is None and third.best_us is None
     assert run.summary()["measured"] == 1
+    note = "\n".join(run.note_lines("x.json"))
+    assert "predicted entries (the 25 s measurement budget ran out before them): token counts 16, 256" in note
+    assert "measured entries (1 of 3 token counts: 1)" in note
 
 
 def test_sidecar_note_and_table(tmp_path):

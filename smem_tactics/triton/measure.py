@@ -314,16 +314,21 @@ class MeasuredRun:
         dev = self.device
         s = self.summary()
         measured = [str(r.tokens) for r in self.results if r.source == "measured"]
-        predicted = [str(r.tokens) for r in self.results if r.source != "measured"]
+        unreached = [str(r.tokens) for r in self.results
+                     if r.source != "measured" and all(c.status == NOT_REACHED for c in r.candidates)]
+        untimed = [str(r.tokens) for r in self.results if r.source != "measured" and str(r.tokens) not in unreached]
         where = (f"{dev.get('name')} (torch {dev.get('torch')}, Triton {dev.get('triton')}, CUDA {dev.get('cuda')}), "
                  f"{dev.get('date')}")
         lines = [f"* measured entries ({len(measured)} of {len(self.results)} token counts: "
                  f"{', '.join(measured) or 'none'}): the fastest of the first {self.top} distinct predicted "
                  f"fitting launches, timed on {where} -- GEMM1 + GEMM2 of one layer, each the median of {REPS} "
                  f"cold-L2 CUDA-event repetitions, random top-k routing (seed {self.seed})"]
-        if predicted:
-            lines.append(f"* predicted entries (not measured: the {self.budget_s:g} s measurement budget ran out "
-                         f"or no candidate could be timed): token counts {', '.join(predicted)}")
+        if unreached:
+            lines.append(f"* predicted entries (the {self.budget_s:g} s measurement budget ran out before them): "
+                         f"token counts {', '.join(unreached)}")
+        if untimed:
+            lines.append(f"* predicted entries (no candidate could be timed, the sidecar says why): token counts "
+                         f"{', '.join(untimed)}")
         if s["compared"]:
             lines.append(f"* prediction vs measurement: the predicted #1 measured fastest in "
                          f"{s['predicted_first_fastest']} of {s['compared']} token counts and within "
@@ -353,7 +358,7 @@ def _say(text: str) -> None:
 
 
 def _short(cfg: TritonConfig) -> str:
-    return (f"{cfg.block_m}x{cfg.block_n}x{cfg.block_k} g{cfg.group_m} w{cfg.num_warps} s{cfg.num_stages}")
+    return _meta_text(cfg.meta())
 
 
 def measure_run(plan: files.TuningPlan, framework: str, model: str, tokens: Sequence[int], timer: LayerTimer,
@@ -450,7 +455,8 @@ def check_environment(gpu: str, given_release: Optional[str]) -> dict:
                    files.file_device_name(name)]
         raise ConfigError("--gpu", gpu, ", ".join(visible) or f"a GPU named like {name!r} (none in the table)",
                           f"the file is named for {wanted}, the visible GPU is {name}")
-    return {"name": name, "torch": torch.__version__, "triton": installed, "release": release, "cuda": torch.version.cuda,
+    return {"name": name, "torch": torch.__version__, "triton": installed, "release": release,
+            "cuda": torch.version.cuda,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -540,7 +546,8 @@ class LayerInputs:
         return made
 
     def launches(self, cfg: TritonConfig, tokens: int, source) -> list:
-        """``[(kernel, args, kwargs, grid), ...]`` of GEMM1 and GEMM2 of ``cfg`` at ``tokens``, as vLLM launches them."""
+        """``[(kernel, args, kwargs, grid), ...]`` of GEMM1 and GEMM2 of ``cfg`` at ``tokens``, as vLLM launches
+        them."""
         from cpp_bindings.triton_oracle import launch_arguments
 
         self.set_tokens(tokens)
@@ -610,8 +617,9 @@ def markdown_table(sidecars: Sequence[dict]) -> str:
     for sc in sidecars:
         for tokens, r in sc["tokens"].items():
             best = _meta_text(r["entry"]) if r["source"] == "measured" else "(not measured)"
-            lines.append(f"| {sc['framework']} | {sc['dtype']} | {tokens} | {_meta_text(r['predicted_first']['config'])} "
-                         f"| {_num(r['predicted_first_measured_us'])} | {best} | {_num(r['measured_best_us'])} | "
+            first = _meta_text(r["predicted_first"]["config"])
+            lines.append(f"| {sc['framework']} | {sc['dtype']} | {tokens} | {first} | "
+                         f"{_num(r['predicted_first_measured_us'])} | {best} | {_num(r['measured_best_us'])} | "
                          f"{r['predicted_first_measured_rank'] or '-'} | {_num(r['predicted_first_over_best'], 3)} |")
     devices = sorted({f"{sc['device'].get('name')}, torch {sc['device'].get('torch')}, Triton "
                       f"{sc['device'].get('triton')}, CUDA {sc['device'].get('cuda')}, {sc['device'].get('date')}"
