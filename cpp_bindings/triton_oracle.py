@@ -25,6 +25,7 @@ from typing import Callable, Optional
 
 from smem_tactics.errors import ProbeError
 from smem_tactics.triton.config import TritonConfig, Variant
+from smem_tactics.triton.model import BLOCK_SCALE_K
 
 #: The argument values of the oracle's launch: an MoE GEMM with K = 4096, N = 1536 (16-divisible, as every
 #: real model's), 64 experts, EM = 4096 padded rows, top-k 2. Misaligned pointers are 2 bytes off 16.
@@ -98,52 +99,163 @@ def framework_kernels(name: str) -> Optional[KernelSource]:
     return None
 
 
-def _torch_dtypes():
+def torch_dtypes() -> dict:
+    """torch dtypes of the launch arguments' element-type keys (``TensorSpec.dtype``); torch imported here."""
     import torch
 
     return {"bf16": torch.bfloat16, "f16": torch.float16, "e4m3": torch.float8_e4m3fn, "i8": torch.int8,
             "u8": torch.uint8, "f32": torch.float32, "i32": torch.int32}
 
 
-def launch_arguments(cfg: TritonConfig, source: KernelSource):
-    """``(kernel, args, kwargs)`` of one launch of ``cfg`` the way vLLM's ``invoke_fused_moe_kernel`` calls it."""
+@dataclass(frozen=True)
+class GemmLaunch:
+    """The problem side of one fused-MoE GEMM launch, as vLLM's ``fused_experts_impl`` / ``invoke_fused_moe_kernel``
+    derive it (vllm-project/vllm at 13cb3e44): A has ``a_rows`` rows (GEMM1: the tokens; GEMM2: a row per (token,
+    slot), with the kernel's ``top_k`` 1), ``num_valid_tokens = a_rows * top_k`` routed rows, C one row per routed
+    row, ``sorted_token_ids`` of ``sorted_len`` entries (``moe_align_block_size``), routed weights multiplied on
+    GEMM2 (``MUL_ROUTED_WEIGHT``)."""
+
+    a_rows: int
+    n: int
+    k: int
+    experts: int
+    top_k: int
+    sorted_len: int
+    mul_routed_weight: bool = False
+
+    @property
+    def num_valid_tokens(self) -> int:
+        return self.a_rows * self.top_k
+
+    def em(self, block_m: int) -> int:
+        """The ``EM`` vLLM launches with: ``sorted_len``, capped at ``a_rows * top_k * BLOCK_SIZE_M`` when A has
+        fewer rows than ``BLOCK_SIZE_M`` (its small-batch shortcut)."""
+        if self.a_rows < block_m:
+            return min(self.sorted_len, self.a_rows * self.top_k * block_m)
+        return self.sorted_len
+
+    def grid(self, block_m: int, block_n: int) -> tuple:
+        """``cdiv(EM, BLOCK_SIZE_M) * cdiv(N, BLOCK_SIZE_N)`` programs (vLLM's grid)."""
+        return (-(-self.em(block_m) // block_m) * -(-self.n // block_n),)
+
+
+def oracle_launch(cfg: TritonConfig) -> GemmLaunch:
+    """The oracle's launch of ``cfg``: N = 1536, K = ``cfg.k`` or 4096, EM = 4096 rows of which 4000 are valid."""
+    return GemmLaunch(a_rows=(EM - 96) // TOP_K, n=N_DEFAULT, k=cfg.k if cfg.k is not None else K_DEFAULT,
+                      experts=EXPERTS, top_k=TOP_K, sorted_len=EM)
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One tensor argument of the launch: its role (``a``, ``b``, ``c``, ``a_scale``, ``b_scale``, ``b_zp``,
+    ``topk_weights``, ``sorted_token_ids``, ``expert_ids``, ``num_tokens_post_padded``), element type (a key of
+    the torch dtypes: ``bf16``, ``e4m3``, ``u8``, ...), contiguous shape, and whether it is an operand whose
+    pointer the oracle misaligns for an unaligned config."""
+
+    role: str
+    dtype: str
+    shape: tuple
+    data: bool = False
+
+    def strides(self) -> tuple:
+        out, step = [], 1
+        for extent in reversed(self.shape):
+            out.append(step)
+            step *= extent
+        return tuple(reversed(out))
+
+
+def tensor_specs(cfg: TritonConfig, launch: GemmLaunch) -> dict:
+    """``{role: TensorSpec or None}``: the tensors vLLM passes for ``cfg``'s variant (``None`` where it passes
+    ``None``): A ``[a_rows, K]``, B ``[E, N, K]`` (weight-only: ``[E, N, K / pack]`` uint8), C a row per routed row;
+    FP8/int8 scales per tensor (A ``[1]``, B ``[E]``), per token and channel (A ``[a_rows, 1]``, B ``[E, N, 1]``)
+    or per 128x128 block (A ``[a_rows, K / 128]``, B ``[E, N / 128, K / 128]``); weight-only group scales
+    ``[E, N, K / group]`` in the compute type and AWQ zero points ``[E, N / pack, K / group]``."""
+    n, k, rows = launch.n, launch.k, launch.a_rows
+    compute = "f16" if cfg.dtype is Variant.F16 else "bf16"
+    routing = {"topk_weights": TensorSpec("topk_weights", "f32", (launch.num_valid_tokens,)),
+               "sorted_token_ids": TensorSpec("sorted_token_ids", "i32", (launch.sorted_len,)),
+               "expert_ids": TensorSpec("expert_ids", "i32", (-(-launch.sorted_len // cfg.block_m),)),
+               "num_tokens_post_padded": TensorSpec("num_tokens_post_padded", "i32", (1,))}
+    c = TensorSpec("c", compute, (launch.num_valid_tokens, n), data=True)
+    if cfg.dtype.weight_only:
+        pack = 2 if cfg.dtype is Variant.INT4_W4A16 else 1
+        groups = -(-k // cfg.group_size)
+        return {"a": TensorSpec("a", compute, (rows, k), data=True),
+                "b": TensorSpec("b", "u8", (launch.experts, n, k // pack), data=True), "c": c,
+                "b_scale": TensorSpec("b_scale", compute, (launch.experts, n, groups), data=True),
+                "b_zp": (TensorSpec("b_zp", "u8", (launch.experts, n // pack, groups), data=True)
+                         if cfg.zero_points else None), **routing}
+    elem = {Variant.BF16: "bf16", Variant.F16: "f16", Variant.INT8_W8A8: "i8"}.get(cfg.dtype, "e4m3")
+    ks, ns = -(-k // BLOCK_SCALE_K), -(-n // BLOCK_SCALE_K)
+    if cfg.dtype is Variant.FP8_W8A8_BLOCK:
+        scales = ((rows, ks), (launch.experts, ns, ks))
+    elif cfg.dtype is Variant.FP8_W8A8_CHANNEL:
+        scales = ((rows, 1), (launch.experts, n, 1))
+    elif cfg.dtype in (Variant.BF16, Variant.F16):
+        scales = None
+    else:
+        scales = ((1,), (launch.experts,))
+    return {"a": TensorSpec("a", elem, (rows, k), data=True), "b": TensorSpec("b", elem, (launch.experts, n, k),
+                                                                                   data=True), "c": c,
+            "a_scale": None if scales is None else TensorSpec("a_scale", "f32", scales[0]),
+            "b_scale": None if scales is None else TensorSpec("b_scale", "f32", scales[1]), **routing}
+
+
+def _strides_as_vllm(spec: Optional[TensorSpec], dims: tuple) -> list:
+    """vLLM's stride arguments of one tensor: ``(dim, ndim condition)`` pairs; a dim is passed when the tensor
+    exists and has at least ``ndim`` dimensions, else 0 (``invoke_fused_moe_kernel``'s scale stride rules)."""
+    if spec is None:
+        return [0] * len(dims)
+    strides = spec.strides()
+    return [strides[d] if len(spec.shape) >= need else 0 for d, need in dims]
+
+
+def launch_arguments(cfg: TritonConfig, source: KernelSource, launch: Optional[GemmLaunch] = None,
+                     tensor: Optional[Callable[[TensorSpec], object]] = None):
+    """``(kernel, args, kwargs)`` of one launch of ``cfg`` the way vLLM's ``invoke_fused_moe_kernel`` calls it.
+
+    ``launch``: the problem (default: the oracle's, :func:`oracle_launch`); ``tensor``: makes each tensor argument
+    from its :class:`TensorSpec` (default: an address-only stand-in, misaligned by 2 bytes for an unaligned
+    ``cfg``; the GPU measurement passes real tensors of these shapes). Strides come from the specs' contiguous
+    shapes, exactly as vLLM reads them from its tensors."""
     import triton.language as tl
 
-    t = _torch_dtypes()
-    k = cfg.k if cfg.k is not None else K_DEFAULT
-    n = N_DEFAULT
-    off = 0 if cfg.aligned else MISALIGN
-    compute = t["f16"] if cfg.dtype is Variant.F16 else t["bf16"]
+    launch = launch or oracle_launch(cfg)
+    if tensor is None:
+        t = torch_dtypes()
+        off = 0 if cfg.aligned else MISALIGN
+
+        def tensor(spec: TensorSpec):
+            return _Arg(t[spec.dtype], off if spec.data else 0)
+
+    specs = tensor_specs(cfg, launch)
+    made = {role: None if spec is None else tensor(spec) for role, spec in specs.items()}
     compute_tl = tl.float16 if cfg.dtype is Variant.F16 else tl.bfloat16
     meta = dict(BLOCK_SIZE_M=cfg.block_m, BLOCK_SIZE_N=cfg.block_n, BLOCK_SIZE_K=cfg.block_k,
                 GROUP_SIZE_M=cfg.group_m, num_warps=cfg.num_warps, num_stages=cfg.num_stages)
-    ids, f32 = t["i32"], t["f32"]
+    a_s, b_s, c_s = specs["a"].strides(), specs["b"].strides(), specs["c"].strides()
+    head = [made["a"], made["b"], made["c"]]
+    routing = [made["topk_weights"], made["sorted_token_ids"], made["expert_ids"], made["num_tokens_post_padded"]]
+    # B is [E, N, K]: vLLM passes (stride(0), stride(2), stride(1)) as (expert, k, n); C a row per routed row
+    operand_strides = [a_s[0], a_s[1], b_s[0], b_s[2], b_s[1], c_s[0], c_s[1]]
+    dims = [launch.em(cfg.block_m), launch.num_valid_tokens]
     if cfg.dtype.weight_only:
-        return _wna16_arguments(cfg, source, k, n, off, compute, compute_tl, meta)
-    elem = {Variant.BF16: t["bf16"], Variant.F16: t["f16"], Variant.INT8_W8A8: t["i8"]}.get(cfg.dtype, t["e4m3"])
-    a, b, c = _Arg(elem, off), _Arg(elem, off), _Arg(compute, off)
+        return _wna16_arguments(cfg, source, launch, specs, made, head, routing, dims, operand_strides,
+                                compute_tl, meta)
     block = cfg.dtype is Variant.FP8_W8A8_BLOCK
-    channel = cfg.dtype is Variant.FP8_W8A8_CHANNEL
-    ks, ns = -(-k // 128), -(-n // 128)
-    if block:  # A scales [M, K/128], B scales [E, N/128, K/128]
-        s_am, s_ak, s_be, s_bk, s_bn = ks, 1, ns * ks, 1, ks
-    elif channel:  # A scales [M, 1], B scales [E, N, 1]
-        s_am, s_ak, s_be, s_bk, s_bn = 1, 0, n, 0, 1
-    else:
-        s_am = s_ak = s_be = s_bk = s_bn = 0
-    args = [a, b, c, _Arg(f32), _Arg(f32), _Arg(f32), _Arg(ids), _Arg(ids), _Arg(ids),
-            n, k, EM, EM - 96,
-            k, 1, n * k, 1, k, n, 1,
-            s_am, s_ak, s_be, s_bk, s_bn]
-    kwargs = dict(group_n=128 if block else 0, group_k=128 if block else 0, MUL_ROUTED_WEIGHT=False,
-                  top_k=TOP_K, compute_type=compute_tl,
+    args = head + [made["a_scale"], made["b_scale"]] + routing + [launch.n, launch.k] + dims + operand_strides
+    args += _strides_as_vllm(specs["a_scale"], ((0, 2), (1, 2)))
+    args += _strides_as_vllm(specs["b_scale"], ((0, 2), (2, 3), (1, 2)))
+    kwargs = dict(group_n=BLOCK_SCALE_K if block else 0, group_k=BLOCK_SCALE_K if block else 0,
+                  MUL_ROUTED_WEIGHT=launch.mul_routed_weight, top_k=launch.top_k, compute_type=compute_tl,
                   use_fp8_w8a8=cfg.dtype.fp8, use_int8_w8a8=cfg.dtype is Variant.INT8_W8A8,
-                  per_channel_quant=channel, **meta)
+                  per_channel_quant=cfg.dtype is Variant.FP8_W8A8_CHANNEL, **meta)
     fn = source.fused_moe
     params = [p.name for p in fn.params]
     # vLLM (since its bias support) has b_bias_ptr after c_ptr and two bias strides, plus SPLIT_K / HAS_BIAS
     if "b_bias_ptr" in params:
-        args.insert(3, _Arg(compute))
+        args.insert(3, None)  # B_bias: None without a bias, as vLLM passes it
         args.extend([0, 0])
         kwargs["HAS_BIAS"] = False
     if "SPLIT_K" in params:
@@ -153,29 +265,21 @@ def launch_arguments(cfg: TritonConfig, source: KernelSource):
     return fn, args, kwargs
 
 
-def _wna16_arguments(cfg: TritonConfig, source: KernelSource, k: int, n: int, off: int, compute, compute_tl,
-                     meta: dict):
+def _wna16_arguments(cfg: TritonConfig, source: KernelSource, launch: GemmLaunch, specs: dict, made: dict,
+                     head: list, routing: list, dims: list, operand_strides: list, compute_tl, meta: dict):
     """The weight-only (GPTQ/AWQ) launch as vLLM's ``invoke_fused_moe_kernel`` makes it for
     ``block_shape=[0, group_size]``: B ``[E, N, K / pack]`` uint8 (two int4 per byte along K, or int8 as uint8),
     scales ``[E, N, K / group]`` in the compute type, zero points (AWQ) ``[E, N / pack, K / group]`` uint8;
-    strides passed as ``(expert, k, n)``; ``block_k_diviable`` is ``K % BLOCK_SIZE_K == 0``."""
+    strides passed as ``(expert, k, n)``; N and K are constexpr; ``block_k_diviable`` is ``K % BLOCK_SIZE_K == 0``."""
     if source.wna16 is None:
         raise ProbeError(f"the {source.name} kernel source has no weight-only (gptq/awq) kernel")
-    t = _torch_dtypes()
-    pack = 2 if cfg.dtype is Variant.INT4_W4A16 else 1
-    groups = -(-k // cfg.group_size)
-    kp = k // pack
-    args = [_Arg(compute, off), _Arg(t["u8"], off), _Arg(compute, off), _Arg(compute, off),
-            _Arg(t["u8"], off) if cfg.zero_points else None, _Arg(t["f32"]), _Arg(t["i32"]), _Arg(t["i32"]),
-            _Arg(t["i32"]),
-            n, k, EM, EM - 96,
-            k, 1, n * kp, 1, kp, n, 1,
-            n * groups, 1, groups]
-    args += [(n // pack) * groups, 1, groups] if cfg.zero_points else [0, 0, 0]
-    kwargs = dict(block_k_diviable=k % cfg.block_k == 0, group_size=cfg.group_size, MUL_ROUTED_WEIGHT=False,
-                  top_k=TOP_K, compute_type=compute_tl, has_zp=cfg.zero_points,
-                  use_int4_w4a16=cfg.dtype is Variant.INT4_W4A16, use_int8_w8a16=cfg.dtype is Variant.INT8_W8A16,
-                  **meta)
+    args = head + [made["b_scale"], made["b_zp"]] + routing + [launch.n, launch.k] + dims + operand_strides
+    args += _strides_as_vllm(specs["b_scale"], ((0, 1), (2, 1), (1, 1)))
+    args += _strides_as_vllm(specs["b_zp"], ((0, 1), (2, 1), (1, 1)))
+    kwargs = dict(block_k_diviable=launch.k % cfg.block_k == 0, group_size=cfg.group_size,
+                  MUL_ROUTED_WEIGHT=launch.mul_routed_weight, top_k=launch.top_k, compute_type=compute_tl,
+                  has_zp=cfg.zero_points, use_int4_w4a16=cfg.dtype is Variant.INT4_W4A16,
+                  use_int8_w8a16=cfg.dtype is Variant.INT8_W8A16, **meta)
     if "SPLIT_K" in [p.name for p in source.wna16.params]:
         kwargs["SPLIT_K"] = 1
     return source.wna16, args, kwargs
@@ -187,17 +291,24 @@ def _cc_target(cc: int):
     return GPUTarget("cuda", cc, 32)
 
 
-def compile_shared(cfg: TritonConfig, source: Optional[KernelSource] = None, full: bool = False) -> int:
-    """``metadata.shared`` of ``cfg`` compiled by the installed Triton for ``cfg.target`` (no GPU needed).
+def compile_shared(cfg: TritonConfig, source: Optional[KernelSource] = None, full: bool = False,
+                   launch: Optional[GemmLaunch] = None) -> int:
+    """``metadata.shared`` of ``cfg`` compiled by the installed Triton for ``cfg.target`` (no GPU needed), bound
+    to the oracle's launch or to ``launch`` (a real GEMM's shapes, :class:`GemmLaunch`).
 
     A config the compiler rejects raises its exception (the caller reports it)."""
+    fn, args, kwargs = launch_arguments(cfg, source or project_kernels(), launch)
+    return compile_bound_shared(fn, args, kwargs, cfg.cc, full)
+
+
+def compile_bound_shared(fn, args, kwargs: dict, cc: int, full: bool = False) -> int:
+    """``metadata.shared`` of kernel ``fn`` bound to ``args`` / ``kwargs`` (stand-ins or real tensors: the binder
+    reads their dtypes and addresses only), compiled for compute capability ``cc`` on the CPU."""
     from triton._C.libtriton import ir, nvidia
     from triton.compiler.compiler import ASTSource, make_backend
     from triton.runtime.jit import create_function_from_signature
 
-    source = source or project_kernels()
-    fn, args, kwargs = launch_arguments(cfg, source)
-    target = _cc_target(cfg.cc)
+    target = _cc_target(cc)
     backend = make_backend(target)
     binder = create_function_from_signature(fn.signature, fn.params, backend)
     bound, specialization, options = binder(*args, **kwargs)
@@ -256,7 +367,6 @@ def prune_check(dtype: str, target: str, limit: int, space, sample: Optional[int
     or a seeded ``sample`` -- and check that exactly the configs whose compiled shared memory fits were kept."""
     import random
 
-    from smem_tactics.triton.model import BLOCK_SCALE_K
     from smem_tactics.triton.prune import prune
 
     release = installed_release()
@@ -300,6 +410,7 @@ def installed_release() -> str:
     return parse_release(triton_version(), "installed Triton")
 
 
-__all__ = ["compile_shared", "prune_check", "PruneCheck",
-           "launch_arguments", "project_kernels", "framework_kernels", "KernelSource",
+__all__ = ["compile_shared", "compile_bound_shared", "torch_dtypes", "prune_check", "PruneCheck",
+           "launch_arguments", "GemmLaunch", "TensorSpec", "tensor_specs", "oracle_launch", "project_kernels",
+           "framework_kernels", "KernelSource",
            "triton_version", "installed_release", "FRAMEWORK_MODULES"]

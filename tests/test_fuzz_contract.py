@@ -85,7 +85,7 @@ GOOD = {
     "--model": ["qwen3-30b-a3b", "deepseek-v3", "gpt-oss-120b"], "--bucket": ["decode-8", "prefill-4096",
                                                                              "prefill-100000000000000"],
     "--routing": ["uniform", "skewed"], "--top": ["1", "3", "0"], "--png": [str(WORK / "t.png")],
-    "--tokens": ["8", "4096", "1000000000000"], "--schedules": ["pingpong", "cooperative,pingpong"],
+    "--tokens": ["8", "4096", "1000000000000", "1,16,256", "16,1", "8,8"], "--schedules": ["pingpong", "cooperative,pingpong"],
     "--swap-ab": ["both", "yes", "no"], "--epilogues": ["void_c", "c_eq_d"], "--tiles-m": ["128", "64,128"],
     "--tiles-n": ["128", "32,64"], "--tile-k-bytes": ["64", "128"], "--modes": ["grouped"],
     "--stage-counts": ["2,3", "1"], "--pdl": ["no", "yes", "both"], "--raster": ["default", "along_m"],
@@ -96,6 +96,7 @@ GOOD = {
     "--kernels": ["x"], "--targets": ["sm_120a"], "--ray-address": ["auto"], "--timeout": ["10"],
     "--deadline": ["10"], "--nvcc": ["/nonexistent/nvcc"], "--cuobjdump": ["/nonexistent/cuobjdump"],
     "--tp": ["1", "2"], "--triton": ["3.6.0"], "--target": ["sm120"],
+    "--measure-top": ["1", "8", "0", "65"], "--measure-budget": ["60", "0.5", "1e9"],
 }
 #: Flags the fuzzer leaves out: they start compilers (covered by the oracle and compile-facts tests).
 NO_FUZZ = {"verify": {"--triton", "--full-compile"}}
