@@ -667,8 +667,10 @@ def ncu_child(manifest_path: str, select: str) -> int:
 
     man = json.loads(Path(manifest_path).read_text())
     launches = man["launches"]
-    if select == "t1":  # the deep pass: the 1-token GEMM2 of each dtype, best CUTLASS and best Triton
-        launches = [x for x in launches if x.get("tokens") == 1 and x.get("gemm") == "gemm2" and x["pick"] == "best"][:8]
+    if select == "t1":  # the deep pass: the 1-token GEMM2 of each dtype (best CUTLASS, best Triton), and the
+        # one-tile-on-one-CTA anatomy launches (where the fixed time is all there is)
+        launches = [x for x in launches if x.get("tokens") == 1 and x.get("gemm") == "gemm2"
+                    and x["pick"] == "best"][:8] + [x for x in launches if x.get("point") == "tile1_cta1"]
     configs = [KernelConfig.from_dict(c) for c in man["configs"]]
     lib = load_built(configs, man["names"], man["build_root"], man["module_name"])
     for name in lib.configs:
@@ -782,6 +784,16 @@ def run_ncu(plan, layers_done, out_dir: Path, logs: Path, built_names, budget: f
                     txt = subprocess.run([a for a in icmd if a not in ("--print-units", "base")], capture_output=True,
                                          text=True, timeout=60).stdout
                 (logs / f"ncu_{name}_{page}.csv").write_text(txt)
+                if page == "source" and not main_pass:  # and one page per profiled launch, in launch order
+                    for i in range(40):
+                        one = subprocess.run(icmd + ["--launch-skip", str(i), "--launch-count", "1"],
+                                             capture_output=True, text=True, timeout=60)
+                        if one.returncode != 0 or not one.stdout.strip():
+                            if i == 0:
+                                res["errors"].append(f"pass {name}: per-launch source page: rc {one.returncode} "
+                                                     f"{one.stderr.strip()[:200]}")
+                            break
+                        (logs / f"ncu_{name}_source_{i:02d}.csv").write_text(one.stdout)
                 if main_pass and page == "raw":
                     rows = N.parse_raw_csv(txt)
                     done_path = logs / "ncu_launches_all.json"
