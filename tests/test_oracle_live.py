@@ -108,3 +108,24 @@ def test_tree_with_a_delta_reverted_compiles_as_modelled(tmp_path):
     with_term = [footprint(dataclasses.replace(r.config, cutlass=version.release)) for r in results]
     assert all((r.measured["total"], r.measured["stages"]) != (fp.total_bytes, fp.stages)
                for r, fp in zip(results, with_term))
+
+
+def test_decode_kernel_set_matches_cutlass():
+    """Every kernel of the decode benchmark (smem_tactics.bench.decode.decode_kernels: base, s2, no-smem, cooperative,
+    64-row, ptr-array, ptr-array + no-smem; e4m3 and bf16) compiled against FlashInfer's CUTLASS tree, and the 4.2.0
+    bridge against nvidia-cutlass 4.2.0: the option each kernel changes has the footprint the model says."""
+    from smem_tactics.bench.decode import decode_kernels
+
+    trees = _trees()
+    kernels = [k for dt in ("e4m3", "bf16") for k in decode_kernels(dt, ("c420",))]
+    by_tree = collections.defaultdict(list)
+    for k in kernels:
+        by_tree[str(k.config.cutlass)].append(k.config)
+    assert sorted(by_tree) == ["4.2.0", "4.5.0"] and len(by_tree["4.5.0"]) == 14
+    for version, configs in by_tree.items():
+        configs = list(dict.fromkeys(configs))
+        tree = trees[version]
+        results = verify([c.replace(cutlass=tree.modelled_version()) if version == "4.5.0" else c for c in configs],
+                         tree)
+        assert all(r.status == AGREE for r in results), [f"{r.config.name()}: {r.detail}" for r in results
+                                                           if r.status != AGREE]
