@@ -95,6 +95,28 @@ def test_triton_39_refuses_what_changed_unmodelled():
         footprint(cfg("int8_w8a16", "sm90", 256, 16, 128, 8, 2, triton="3.9.0", aligned=False))
 
 
+# one stage (nothing pipelined): (spec, extra) -> metadata.shared compiled by Triton 3.6.0 and by 3.9.0
+GOLDEN_SINGLE_STAGE = [
+    (("bf16", "sm120", 64, 128, 64, 4, 1), {}, (24576, 24576)),          # each operand staged once
+    (("int8_w8a8", "sm89", 16, 32, 32, 4, 1), {}, (1024, 1024)),         # 16 x 32 one-byte A: no shared memory
+    (("int8_w8a16", "sm89", 16, 32, 32, 4, 1), {}, (1024, 3072)),        # 3.6.0: B dequantized in operand layout
+    (("bf16", "sm100", 128, 64, 128, 4, 1), {}, (49160, 49160)),         # tcgen05: one copy, one 8 B barrier
+    (("bf16", "sm100", 64, 128, 32, 4, 1), dict(k=1000), (12296, 12296)),  # tcgen05, K % 16 != 0: the same
+    (("fp8_w8a8", "sm100", 64, 16, 32, 4, 1), dict(aligned=False), (2568, 2568)),
+    (("fp8_w8a8_block", "sm89", 256, 16, 64, 8, 1), {}, (17408, 17408)),  # the scale scratch reuses a staged tile
+    (("fp8_w8a8_block", "sm100", 256, 16, 32, 4, 1), dict(k=7168), (8712, 8712)),
+    (("fp8_w8a8", "sm90", 16, 32, 32, 4, 1), {}, (1024, 1024)),          # FP8 upcast: the two reuse one buffer
+]
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_SINGLE_STAGE)
+def test_golden_single_stage(spec, extra, expected):
+    for release, value in zip(("3.6.0", "3.9.0"), expected):
+        fp = footprint(cfg(*spec, triton=release, **extra))
+        assert fp.shared_bytes == value, release
+        assert sum(b for _, b in fp.parts) == value
+
+
 @pytest.mark.parametrize("spec,extra,expected", GOLDEN_FACTS)
 def test_golden_specialization_facts(spec, extra, expected):
     fp = footprint(cfg(*spec, **extra))
@@ -120,8 +142,7 @@ def test_refusals_name_the_field():
         footprint(cfg("fp8_w8a8", "sm80", 64, 64, 64, 4, 3))
     with pytest.raises(UnsupportedConfigError, match="K >= 32"):
         footprint(cfg("fp8_w8a8", "sm120", 64, 64, 16, 4, 3))
-    for kw, field in ((dict(num_warps=2), "num_warps"), (dict(num_stages=1), "num_stages"),
-                      (dict(block_k=16), "BLOCK_SIZE_K")):
+    for kw, field in ((dict(num_warps=2), "num_warps"), (dict(block_k=16), "BLOCK_SIZE_K")):
         args = dict(block_m=64, block_n=64, block_k=64, num_warps=4, num_stages=3)
         args.update(kw)
         with pytest.raises(ConfigError, match=field):

@@ -128,8 +128,9 @@ VERIFIED = {
 
 #: Compute-type bytes of the weight-only kernel's dequantized B tile (bf16/f16 ``compute_type``).
 DEQUANT_BYTES = 2
-#: tcgen05 (sm100 ``tc_gen5_mma``) loops: the MMA-completion mbarriers, 8 bytes each, two of them.
-TCGEN05_BARRIER_BYTES = 16
+#: tcgen05 (sm100 ``tc_gen5_mma``) loops: an MMA-completion mbarrier, 8 bytes, one per operand copy in flight
+#: (``tcgen05_copies``: two from two stages on, one at a single stage).
+TCGEN05_BARRIER_BYTES = 8
 
 #: FP8 (e4m3) dots need sm89 or newer (Triton: "type fp8e4nv not supported in this architecture").
 FP8_MIN_CC = 89
@@ -189,20 +190,17 @@ def _check_domain(cfg: TritonConfig) -> None:
                           "vLLM and SGLang cap BLOCK_SIZE_K at the scale block before compiling")
     if cfg.num_warps not in (4, 8):
         raise ConfigError("num_warps", cfg.num_warps, "4, 8", "outside the compiled-against domain")
-    if cfg.num_stages < 2:
-        raise ConfigError("num_stages", cfg.num_stages, "2 or more", "outside the compiled-against domain "
-                          "(a single stage keeps operands in registers)")
     if cfg.block_k < 32:
         raise ConfigError("BLOCK_SIZE_K", cfg.block_k, "32 or more", "outside the compiled-against domain")
     if cfg.dtype.weight_only and cfg.k is not None and cfg.k % cfg.group_size:
         raise ConfigError("K", cfg.k, f"a multiple of group_size ({cfg.group_size})",
                           "the weight-only kernel's scales cover whole quantization groups")
-    if (not cfg.specialized_aligned and cfg.dtype.weight_only and mma_kind(cfg) != "mma.sync"
+    if (not pipelined(cfg) and cfg.dtype.weight_only and mma_kind(cfg) != "mma.sync"
             and not RELEASE_FACTS[cfg.triton].weight_only_unaligned_async_mma):
-        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
-                          f"16-byte aligned pointers and K % 16 == 0 for {cfg.dtype.value} with {mma_kind(cfg)} "
-                          f"under Triton {cfg.triton}", "its unaligned dequantized operand is multi-buffered in a "
-                          "way not yet modelled")
+        field, value = _unpipelined_field(cfg)
+        raise ConfigError(field, value, f"16-byte aligned pointers, K % 16 == 0 and num_stages >= 2 for "
+                          f"{cfg.dtype.value} with {mma_kind(cfg)} under Triton {cfg.triton}",
+                          "its unpipelined dequantized operand is multi-buffered in a way not yet modelled")
     if not cfg.specialized_aligned and cfg.dtype is Variant.INT8_W8A8 and mma_kind(cfg) == "tcgen05":
         raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
                           f"16-byte aligned pointers and K % 16 == 0 for int8_w8a8 with tcgen05 under Triton "
@@ -213,6 +211,15 @@ def _check_domain(cfg: TritonConfig) -> None:
                           "16-byte aligned pointers and K % 16 == 0 for fp8_w8a8_block",
                           "unaligned, its scale conversions change and its tcgen05 loop is not pipelined: not yet "
                           "modelled")
+
+
+def _unpipelined_field(cfg: TritonConfig) -> Tuple[str, object]:
+    """The field that leaves ``cfg`` unpipelined, and its value (for a refusal's message)."""
+    if not cfg.aligned:
+        return "aligned", False
+    if not cfg.specialized_aligned:
+        return "K", cfg.k
+    return "num_stages", cfg.num_stages
 
 
 def fp8_upcast(cfg: TritonConfig, mma: str) -> bool:
@@ -236,25 +243,56 @@ def _reuse_staging(cfg: TritonConfig, mma: str, parts: List[Tuple[str, int]], st
     return [("A", a), ("B", max(b - a, 0))] + parts[2:]
 
 
-def _unaligned_operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
+def pipelined(cfg: TritonConfig) -> bool:
+    """Whether the K loop's loads are software-pipelined: 16-divisible pointers and strides (see
+    ``_unpipelined_operand_parts``) and two stages or more (``num_stages = 1`` leaves the loop to itself:
+    ``AssignLatencies`` assigns no latency and ``LowerLoops`` creates no async copy)."""
+    return cfg.specialized_aligned and cfg.num_stages >= 2
+
+
+def tcgen05_copies(cfg: TritonConfig) -> int:
+    """Unpipelined tcgen05 operands: one buffer each at one stage; two (and two MMA-completion barriers) at two
+    stages or more, where the loop is still split into an MMA stage that overlaps the next step's staging
+    (compiled ttgir, sm100: ``memdesc<2x1xi64>`` vs ``memdesc<1x1xi64>``)."""
+    return 2 if cfg.num_stages >= 2 else 1
+
+
+def _unpipelined_operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
     """Operands without 16-byte divisibility (a pointer, or a stride such as K, not a multiple of 16): Triton
     cannot prove more than one element per vector, under cp.async's 4 bytes, so nothing is copied asynchronously
-    and ``num_stages`` stops mattering. The MMA operands then pass through shared memory once (mma.sync's
-    dot-operand conversion, wgmma's operand); tcgen05 still double-buffers the operands it reads asynchronously.
-    The weight-only kernel's raw B stays in registers either way."""
-    operand_copies = 2 if mma == "tcgen05" else 1
+    and ``num_stages`` stops mattering; and every operand at ``num_stages = 1``. The MMA operands then pass through
+    shared memory once (mma.sync's dot-operand conversion, wgmma's operand); tcgen05 double-buffers the operands
+    it reads asynchronously from two stages on (``tcgen05_copies``). The weight-only kernel's raw B stays in
+    registers either way."""
+    operand_copies = tcgen05_copies(cfg) if mma == "tcgen05" else 1
     a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
+    # one stage, 16-byte vectors, one 8-wide mma.sync column block per warp: see ``_one_mma_column_per_warp``
+    in_warp = (cfg.specialized_aligned and mma == "mma.sync" and not fp8_upcast(cfg, mma)
+               and _one_mma_column_per_warp(cfg))
     if cfg.dtype.weight_only:
-        b_parts = [("B", 0), ("B_dequant", cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
+        dequant_in_operand_layout = (in_warp and cfg.dtype is Variant.INT8_W8A16
+                                     and RELEASE_FACTS[cfg.triton].int8_dequant_in_operand_layout)
+        b_parts = [("B", 0), ("B_dequant", 0 if dequant_in_operand_layout
+                                          else cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
     else:
         b_parts = [("B", operand_copies * cfg.block_k * cfg.block_n * cfg.dtype.a_bytes)]
-    return _reuse_staging(cfg, mma, [("A", operand_copies * a_tile)] + b_parts, (True, True))
+    a_part = ("A", 0 if in_warp and cfg.dtype.a_bytes == 1 else operand_copies * a_tile)
+    return _reuse_staging(cfg, mma, [a_part] + b_parts, (True, True))
+
+
+def _one_mma_column_per_warp(cfg: TritonConfig) -> bool:
+    """M = 16, BK = 32, BN = 8 x warps: each warp computes one 8-wide mma.sync column block over all 16 rows and
+    the one 32-deep K step, so it needs all of A and just its own B columns. Compiled (every mma.sync target,
+    both releases, one stage with 16-divisible pointers and K): a one-byte A (16 x 32 B, one warp's worth of
+    16-byte vectors, replicated in every warp) reaches the dot-operand layout without shared memory; under 3.6.0
+    the int8 weight-only B is dequantized in the dot-operand layout (no staging buffer), pipelined or not."""
+    return cfg.block_m == 16 and cfg.block_k == 32 and cfg.block_n == 8 * cfg.num_warps
 
 
 def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
     """The loop's operand buffers: (name, bytes) of A, B and, for the weight-only kernel, the dequantized B."""
-    if not cfg.specialized_aligned:
-        return _unaligned_operand_parts(cfg, mma)
+    if not pipelined(cfg):
+        return _unpipelined_operand_parts(cfg, mma)
     threads = 32 * cfg.num_warps
     # LowerLoops.cpp: stageDiff = num_stages - 1; +1 for an operand the MMA reads from shared memory itself
     # (wgmma's and tcgen05's asynchronous reads: "Allocate additional buffer required by the wgmma pipelining")
@@ -271,8 +309,7 @@ def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
         # compiled (every mma.sync target, Triton 3.6.0): a pipelined int8 tile of one 32-deep k-step whose
         # columns are one 8-wide mma tile per warp (M = 16) is read from shared memory straight into the
         # dot-operand layout and dequantized there -- no second buffer
-        direct_operand = (b_copies and mma == "mma.sync" and cfg.block_m == 16 and cfg.block_k == 32
-                          and cfg.block_n == 8 * cfg.num_warps
+        direct_operand = (b_copies and mma == "mma.sync" and _one_mma_column_per_warp(cfg)
                           and RELEASE_FACTS[cfg.triton].int8_dequant_in_operand_layout)
         b_parts = [("B", b_copies * b_raw),
                    ("B_dequant", 0 if direct_operand else cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
@@ -296,23 +333,33 @@ def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
 def _footprint(cfg: TritonConfig) -> TritonFootprint:
     _check_domain(cfg)
     mma = mma_kind(cfg)
-    if not cfg.specialized_aligned:
-        copies = 2 if mma == "tcgen05" else 1
+    if not pipelined(cfg):
+        copies = tcgen05_copies(cfg) if mma == "tcgen05" else 1
     else:
         copies = cfg.num_stages if mma != "mma.sync" else cfg.num_stages - 1
     parts = _operand_parts(cfg, mma)
     if cfg.dtype is Variant.FP8_W8A8_BLOCK:
         scratch = _scale_scratch(cfg, mma)
-        # an operand staged once (a tile under 4 bytes per thread) is dead by the time the scales are converted:
-        # the scratch reuses its offset (compiled: 16x256x32, 8 warps, sm120, 512 B of A under 1024 B of scratch)
-        staged = [b for (name, b), tile in zip(parts, (cfg.block_m * cfg.block_k, cfg.block_k * cfg.block_n))
-                  if tile < MIN_COPY_BYTES * 32 * cfg.num_warps]
-        parts.append(("scale_convert", max(0, scratch - max(staged, default=0)) if mma == "mma.sync" else scratch))
+        tiles = (cfg.block_m * cfg.block_k, cfg.block_k * cfg.block_n)  # FP8: one byte per element
+        if not pipelined(cfg):
+            # every operand is staged within the step, dead when the scales are converted: the scratch reuses
+            # the larger tile's offset, and 4 x max(BM, BN) never exceeds a BK >= 32 deep tile (compiled, one
+            # stage and unaligned, every FP8 target: the loop is the operands alone)
+            reused = max(tiles)
+        elif mma == "mma.sync":
+            # an operand staged once (a tile under 4 bytes per thread) is dead by the time the scales are
+            # converted: the scratch reuses its offset (compiled: 16x256x32, 8 warps, sm120, 512 B of A under
+            # 1024 B of scratch)
+            reused = max((b for (name, b), tile in zip(parts, tiles) if tile < MIN_COPY_BYTES * 32 * cfg.num_warps),
+                         default=0)
+        else:
+            reused = 0
+        parts.append(("scale_convert", max(0, scratch - reused)))
     if (mma == "tcgen05" and cfg.dtype is Variant.INT4_W4A16 and cfg.block_m == cfg.block_k
             and RELEASE_FACTS[cfg.triton].int4_tcgen05_square_scratch):
         parts.append(("int4_square_scratch", min(1024 * cfg.num_warps, SCALE_BYTES * cfg.block_m * cfg.block_n)))
     if mma == "tcgen05":
-        parts.append(("mbarriers", TCGEN05_BARRIER_BYTES))
+        parts.append(("mbarriers", TCGEN05_BARRIER_BYTES * tcgen05_copies(cfg)))
     loop = sum(b for _, b in parts)
     epilogue = epilogue_bytes(cfg, epilogue_kind(cfg, mma))
     if epilogue > loop:  # the epilogue's conversion outgrows the (dead) loop buffers it reuses
@@ -356,10 +403,20 @@ def _epilogue_table() -> dict:
 
 def epilogue_alignment(cfg: TritonConfig) -> str:
     """``aligned``, ``unaligned`` (a misaligned pointer: the C store's layout changes too) or ``k_unaligned``
-    (aligned pointers, K % 16 != 0: only the A/B strides lose divisibility, so E is the smallest such loop)."""
+    (aligned pointers, K % 16 != 0: only the A/B strides lose divisibility, so E is the smallest such loop).
+    One stage with 16-divisible pointers and K is ``single_stage``: every operand staged once, but loaded in
+    16-byte vectors, which lets a 16 x 32 one-byte A skip shared memory (``_a_in_warp``), and tcgen05 keeps one
+    copy and one barrier instead of two -- loops smaller than the unaligned ones, so E is measured at one stage.
+    One stage with a misaligned pointer is ``unaligned`` (the same loop), except on tcgen05:
+    ``single_stage_unaligned``; tcgen05 at one stage with K % 16 != 0 is ``single_stage`` (compiled: the same
+    loop and store as with K % 16 == 0)."""
+    if cfg.num_stages == 1 and (cfg.specialized_aligned or cfg.aligned and mma_kind(cfg) == "tcgen05"):
+        return "single_stage"
+    if cfg.num_stages == 1 and not cfg.aligned and mma_kind(cfg) == "tcgen05":
+        return "single_stage_unaligned"
     if not cfg.aligned:
         return "unaligned"
-    return "aligned" if cfg.specialized_aligned else "k_unaligned"
+    return "aligned" if pipelined(cfg) else "k_unaligned"
 
 
 def epilogue_bytes(cfg: TritonConfig, kind: str) -> int:
