@@ -201,16 +201,6 @@ def _check_domain(cfg: TritonConfig) -> None:
         raise ConfigError(field, value, f"16-byte aligned pointers, K % 16 == 0 and num_stages >= 2 for "
                           f"{cfg.dtype.value} with {mma_kind(cfg)} under Triton {cfg.triton}",
                           "its unpipelined dequantized operand is multi-buffered in a way not yet modelled")
-    if not cfg.specialized_aligned and cfg.dtype is Variant.INT8_W8A8 and mma_kind(cfg) == "tcgen05":
-        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
-                          f"16-byte aligned pointers and K % 16 == 0 for int8_w8a8 with tcgen05 under Triton "
-                          f"{cfg.triton}", "unaligned, its int32 MMA is not pipelined (one buffer, one barrier "
-                          "compiled once): not yet modelled")
-    if not cfg.specialized_aligned and cfg.dtype is Variant.FP8_W8A8_BLOCK:
-        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
-                          "16-byte aligned pointers and K % 16 == 0 for fp8_w8a8_block",
-                          "unaligned, its scale conversions change and its tcgen05 loop is not pipelined: not yet "
-                          "modelled")
 
 
 def _unpipelined_field(cfg: TritonConfig) -> Tuple[str, object]:
@@ -251,10 +241,16 @@ def pipelined(cfg: TritonConfig) -> bool:
 
 
 def tcgen05_copies(cfg: TritonConfig) -> int:
-    """Unpipelined tcgen05 operands: one buffer each at one stage; two (and two MMA-completion barriers) at two
-    stages or more, where the loop is still split into an MMA stage that overlaps the next step's staging
-    (compiled ttgir, sm100: ``memdesc<2x1xi64>`` vs ``memdesc<1x1xi64>``)."""
-    return 2 if cfg.num_stages >= 2 else 1
+    """Unpipelined tcgen05 operands: two buffers (and two MMA-completion barriers) where the loop is still split
+    into an MMA stage that overlaps the next step's staging; one of each (compiled ttgir, sm100:
+    ``memdesc<1x1xi64>`` instead of ``memdesc<2x1xi64>``) at one stage, and for the kernels whose MMA result is
+    consumed in its own step -- ``fp8_w8a8_block`` (scaled per K step) and ``int8_w8a8`` (3.9.0; 3.6.0 has no
+    int8 tcgen05) -- when nothing is pipelined (compiled, both releases)."""
+    if cfg.num_stages == 1:
+        return 1
+    if not pipelined(cfg) and cfg.dtype in (Variant.FP8_W8A8_BLOCK, Variant.INT8_W8A8):
+        return 1
+    return 2
 
 
 def _unpipelined_operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
@@ -409,11 +405,11 @@ def epilogue_alignment(cfg: TritonConfig) -> str:
     copy and one barrier instead of two -- loops smaller than the unaligned ones, so E is measured at one stage.
     One stage with a misaligned pointer is ``unaligned`` (the same loop), except on tcgen05:
     ``single_stage_unaligned``; tcgen05 at one stage with K % 16 != 0 is ``single_stage`` (compiled: the same
-    loop and store as with K % 16 == 0)."""
-    if cfg.num_stages == 1 and (cfg.specialized_aligned or cfg.aligned and mma_kind(cfg) == "tcgen05"):
+    loop and store as with K % 16 == 0), and so is every tcgen05 loop of one copy (``tcgen05_copies``)."""
+    if mma_kind(cfg) == "tcgen05" and tcgen05_copies(cfg) == 1:  # one stage, or an unpipelined one-copy loop
+        return "single_stage" if cfg.aligned else "single_stage_unaligned"
+    if cfg.num_stages == 1 and cfg.specialized_aligned:
         return "single_stage"
-    if cfg.num_stages == 1 and not cfg.aligned and mma_kind(cfg) == "tcgen05":
-        return "single_stage_unaligned"
     if not cfg.aligned:
         return "unaligned"
     return "aligned" if pipelined(cfg) else "k_unaligned"
