@@ -117,6 +117,44 @@ def test_golden_single_stage(spec, extra, expected):
         assert sum(b for _, b in fp.parts) == value
 
 
+# an operand under 4 bytes per thread (not pipelined) on wgmma / tcgen05: compiled by Triton 3.6.0 and by 3.9.0
+GOLDEN_SMALL_OPERAND = [
+    (("fp8_w8a8", "sm90", 128, 16, 32, 8, 3), {}, (12800, 12800)),   # B (512 B) staged once, A x 3
+    (("fp8_w8a8_block", "sm90", 256, 16, 32, 8, 2), {}, (17408, 17408)),  # the scale scratch reuses B's offset
+    (("fp8_w8a8", "sm100", 64, 16, 32, 8, 3), {}, (7184, 7184)),     # tcgen05: B x 2, A x 3, 16 B
+    (("fp8_w8a8_block", "sm100", 128, 16, 32, 8, 3), {}, (8712, 8712)),  # MMA unpipelined: A x 2, B x 1, 8 B
+]
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_SMALL_OPERAND)
+def test_golden_small_operand_async_mma(spec, extra, expected):
+    for release, value in zip(("3.6.0", "3.9.0"), expected):
+        fp = footprint(cfg(*spec, triton=release, **extra))
+        assert fp.shared_bytes == value, release
+        assert sum(b for _, b in fp.parts) == value
+    if spec[1] == "sm100" and spec[0] == "fp8_w8a8_block":  # int8 does the same under 3.9.0 (3.6.0: mma.sync)
+        assert footprint(cfg("int8_w8a8", "sm100", 128, 16, 32, 8, 3, triton="3.9.0")).shared_bytes == 8712
+
+
+# BLOCK_SIZE_K 16 (16-bit dots): (spec, extra) -> metadata.shared compiled by Triton 3.6.0 and by 3.9.0
+GOLDEN_BLOCK_K_16 = [
+    (("bf16", "sm80", 256, 16, 16, 4, 6), {}, (43520, 43520)),
+    (("bf16", "sm86", 128, 64, 16, 4, 4), {}, (18432, 18432)),
+    (("bf16", "sm80", 64, 64, 16, 4, 6), dict(aligned=False), (8192, 8192)),
+    (("bf16", "sm90", 16, 64, 16, 8, 1), {}, (2048, 2048)),  # 16 rows x 32 bytes of A: no shared memory
+    (("bf16", "sm120", 16, 32, 16, 4, 1), {}, (1024, 1024)),
+    (("bf16", "sm100", 128, 256, 16, 4, 3), {}, (36880, 36880)),  # tcgen05: 3 copies + 16 B
+]
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_BLOCK_K_16)
+def test_golden_block_k_16(spec, extra, expected):
+    for release, value in zip(("3.6.0", "3.9.0"), expected):
+        fp = footprint(cfg(*spec, triton=release, **extra))
+        assert fp.shared_bytes == value, release
+        assert sum(b for _, b in fp.parts) == value
+
+
 # unpipelined by alignment, newly answered: (spec, extra) -> metadata.shared compiled by Triton 3.6.0 and by 3.9.0
 GOLDEN_UNALIGNED = [
     # fp8_w8a8_block: every operand staged once, the scale scratch reuses the larger tile
@@ -170,7 +208,11 @@ def test_refusals_name_the_field():
         footprint(cfg("fp8_w8a8", "sm80", 64, 64, 64, 4, 3))
     with pytest.raises(UnsupportedConfigError, match="K >= 32"):
         footprint(cfg("fp8_w8a8", "sm120", 64, 64, 16, 4, 3))
-    for kw, field in ((dict(num_warps=2), "num_warps"), (dict(block_k=16), "BLOCK_SIZE_K")):
+    with pytest.raises(UnsupportedConfigError, match="K >= 32"):  # compiled: int8 x int8 fails the same way
+        footprint(cfg("int8_w8a8", "sm80", 64, 64, 16, 4, 3, triton="3.9.0"))
+    with pytest.raises(ConfigError, match="BLOCK_SIZE_K"):  # weight-only BK 16: refused, not guessed
+        footprint(cfg("int8_w8a16", "sm120", 64, 128, 16, 4, 3))
+    for kw, field in ((dict(num_warps=2), "num_warps"), (dict(num_warps=16), "num_warps")):
         args = dict(block_m=64, block_n=64, block_k=64, num_warps=4, num_stages=3)
         args.update(kw)
         with pytest.raises(ConfigError, match=field):
