@@ -5,8 +5,8 @@ store's blocked layout) and the prologue's index conversions reuse offset 0. The
 conversion, ``getNumScratchElemsSwizzledCvt`` in ``lib/Analysis/Allocation.cpp``) depends on the accumulator
 layout (target, M, N, warps) and is not derived here: it is compiled. For every (target, BLOCK_SIZE_M,
 BLOCK_SIZE_N, num_warps) and accumulator kind (mma.sync; wgmma on sm90 and tcgen05 on sm100 for M % 64 == 0)
-and alignment (ALIGNMENTS below: aligned; misaligned pointers; aligned pointers with K % 16 != 0)
-this compiles the config with the smallest loop the model's domain allows (num_stages 2, BLOCK_SIZE_K 32,
+and alignment (ALIGNMENTS below: aligned; misaligned pointers; aligned pointers with K % 16 != 0; one stage)
+this compiles the config with the smallest loop the model's domain allows (num_stages 2 or 1, BLOCK_SIZE_K 32,
 one-byte operands: int8, which every target has, and FP8 for tcgen05, which does not take int8) and records its
 ``metadata.shared`` ``E``. Every config of the domain has a loop at least that large, so its shared memory is
 ``max(loop buffers, E)`` -- exact whether ``E`` is the epilogue's scratch or the minimal loop itself.
