@@ -5,8 +5,8 @@ store's blocked layout) and the prologue's index conversions reuse offset 0. The
 conversion, ``getNumScratchElemsSwizzledCvt`` in ``lib/Analysis/Allocation.cpp``) depends on the accumulator
 layout (target, M, N, warps) and is not derived here: it is compiled. For every (target, BLOCK_SIZE_M,
 BLOCK_SIZE_N, num_warps) and accumulator kind (mma.sync; wgmma on sm90 and tcgen05 on sm100 for M % 64 == 0)
-and alignment (ALIGNMENTS below: aligned; misaligned pointers; aligned pointers with K % 16 != 0)
-this compiles the config with the smallest loop the model's domain allows (num_stages 2, BLOCK_SIZE_K 32,
+and alignment (ALIGNMENTS below: aligned; misaligned pointers; aligned pointers with K % 16 != 0; one stage)
+this compiles the config with the smallest loop the model's domain allows (num_stages 2 or 1, BLOCK_SIZE_K 32,
 one-byte operands: int8, which every target has, and FP8 for tcgen05, which does not take int8) and records its
 ``metadata.shared`` ``E``. Every config of the domain has a loop at least that large, so its shared memory is
 ``max(loop buffers, E)`` -- exact whether ``E`` is the epilogue's scratch or the minimal loop itself.
@@ -39,7 +39,11 @@ WARPS = (4, 8)
 #: The specialization facts that key the table: 16-byte aligned pointers and K % 16 == 0; pointers 2 bytes off
 #: 16 (the C store's layout changes); aligned pointers with K % 16 != 0 (only the A/B strides lose divisibility,
 #: so the operands stage once while the store keeps its aligned layout).
-ALIGNMENTS = {"aligned": {}, "unaligned": {"aligned": False}, "k_unaligned": {"k": 1000}}
+#: One stage (16-divisible pointers and K): every operand staged once but in 16-byte vectors, and tcgen05 keeps one
+#: copy and one barrier, so its smallest loop is measured at one stage (``epilogue_alignment``); with a misaligned
+#: pointer only tcgen05's differs from ``unaligned``.
+ALIGNMENTS = {"aligned": {}, "unaligned": {"aligned": False}, "k_unaligned": {"k": 1000},
+              "single_stage": {"num_stages": 1}, "single_stage_unaligned": {"num_stages": 1, "aligned": False}}
 #: Kinds measured per target (others: mma.sync only; sm90 picks wgmma itself for M % 64 == 0). ``mma.sync+upcast``:
 #: FP8 dots that mma.sync runs in f16 (sm90/sm100 below M = 64; sm121 under 3.6.0), whose staged operands reuse one
 #: buffer, so their smallest loop is smaller than int8's (measured with fp8_w8a8).
@@ -50,14 +54,16 @@ KINDS = {"sm90": ("mma.sync", "wgmma", "mma.sync+upcast"), "sm100": ("mma.sync",
 def _config(release: str, target: str, kind: str, alignment: str, bm: int, bn: int, w: int) -> TritonConfig:
     # int8: one-byte operands on every target; fp8 for tcgen05 (3.6.0 has no int8 tcgen05) and the FP8 upcast
     dtype = "fp8_w8a8" if kind in ("tcgen05", "mma.sync+upcast") else "int8_w8a8"
+    facts = dict({"num_stages": 2}, **ALIGNMENTS[alignment])
     return TritonConfig.create(dtype, target, release, block_m=bm, block_n=bn, block_k=32, group_m=1,
-                               num_warps=w, num_stages=2, **ALIGNMENTS[alignment])
+                               num_warps=w, **facts)
 
 
 def _measured_kind(release: str, target: str, kind: str, alignment: str, bm: int, bn: int, w: int) -> bool:
-    """Whether the model takes ``kind`` for this (release, target, M): the table holds only those."""
+    """Whether the model takes ``kind`` and ``alignment`` for this (release, target, M): the table holds only
+    those (``single_stage_unaligned``: tcgen05 only)."""
     cfg = _config(release, target, kind, alignment, bm, bn, w)
-    return epilogue_kind(cfg, mma_kind(cfg)) == kind
+    return epilogue_kind(cfg, mma_kind(cfg)) == kind and epilogue_alignment(cfg) == alignment
 
 
 def main(argv=None) -> int:

@@ -95,6 +95,94 @@ def test_triton_39_refuses_what_changed_unmodelled():
         footprint(cfg("int8_w8a16", "sm90", 256, 16, 128, 8, 2, triton="3.9.0", aligned=False))
 
 
+# one stage (nothing pipelined): (spec, extra) -> metadata.shared compiled by Triton 3.6.0 and by 3.9.0
+GOLDEN_SINGLE_STAGE = [
+    (("bf16", "sm120", 64, 128, 64, 4, 1), {}, (24576, 24576)),          # each operand staged once
+    (("int8_w8a8", "sm89", 16, 32, 32, 4, 1), {}, (1024, 1024)),         # 16 x 32 one-byte A: no shared memory
+    (("int8_w8a16", "sm89", 16, 32, 32, 4, 1), {}, (1024, 3072)),        # 3.6.0: B dequantized in operand layout
+    (("bf16", "sm100", 128, 64, 128, 4, 1), {}, (49160, 49160)),         # tcgen05: one copy, one 8 B barrier
+    (("bf16", "sm100", 64, 128, 32, 4, 1), dict(k=1000), (12296, 12296)),  # tcgen05, K % 16 != 0: the same
+    (("fp8_w8a8", "sm100", 64, 16, 32, 4, 1), dict(aligned=False), (2568, 2568)),
+    (("fp8_w8a8_block", "sm89", 256, 16, 64, 8, 1), {}, (17408, 17408)),  # the scale scratch reuses a staged tile
+    (("fp8_w8a8_block", "sm100", 256, 16, 32, 4, 1), dict(k=7168), (8712, 8712)),
+    (("fp8_w8a8", "sm90", 16, 32, 32, 4, 1), {}, (1024, 1024)),          # FP8 upcast: the two reuse one buffer
+]
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_SINGLE_STAGE)
+def test_golden_single_stage(spec, extra, expected):
+    for release, value in zip(("3.6.0", "3.9.0"), expected):
+        fp = footprint(cfg(*spec, triton=release, **extra))
+        assert fp.shared_bytes == value, release
+        assert sum(b for _, b in fp.parts) == value
+
+
+# an operand under 4 bytes per thread (not pipelined) on wgmma / tcgen05: compiled by Triton 3.6.0 and by 3.9.0
+GOLDEN_SMALL_OPERAND = [
+    (("fp8_w8a8", "sm90", 128, 16, 32, 8, 3), {}, (12800, 12800)),   # B (512 B) staged once, A x 3
+    (("fp8_w8a8_block", "sm90", 256, 16, 32, 8, 2), {}, (17408, 17408)),  # the scale scratch reuses B's offset
+    (("fp8_w8a8", "sm100", 64, 16, 32, 8, 3), {}, (7184, 7184)),     # tcgen05: B x 2, A x 3, 16 B
+    (("fp8_w8a8_block", "sm100", 128, 16, 32, 8, 3), {}, (8712, 8712)),  # MMA unpipelined: A x 2, B x 1, 8 B
+]
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_SMALL_OPERAND)
+def test_golden_small_operand_async_mma(spec, extra, expected):
+    for release, value in zip(("3.6.0", "3.9.0"), expected):
+        fp = footprint(cfg(*spec, triton=release, **extra))
+        assert fp.shared_bytes == value, release
+        assert sum(b for _, b in fp.parts) == value
+    if spec[1] == "sm100" and spec[0] == "fp8_w8a8_block":  # int8 does the same under 3.9.0 (3.6.0: mma.sync)
+        assert footprint(cfg("int8_w8a8", "sm100", 128, 16, 32, 8, 3, triton="3.9.0")).shared_bytes == 8712
+
+
+# BLOCK_SIZE_K 16 (16-bit dots): (spec, extra) -> metadata.shared compiled by Triton 3.6.0 and by 3.9.0
+GOLDEN_BLOCK_K_16 = [
+    (("bf16", "sm80", 256, 16, 16, 4, 6), {}, (43520, 43520)),
+    (("bf16", "sm86", 128, 64, 16, 4, 4), {}, (18432, 18432)),
+    (("bf16", "sm80", 64, 64, 16, 4, 6), dict(aligned=False), (8192, 8192)),
+    (("bf16", "sm90", 16, 64, 16, 8, 1), {}, (2048, 2048)),  # 16 rows x 32 bytes of A: no shared memory
+    (("bf16", "sm120", 16, 32, 16, 4, 1), {}, (1024, 1024)),
+    (("bf16", "sm100", 128, 256, 16, 4, 3), {}, (36880, 36880)),  # tcgen05: 3 copies + 16 B
+]
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_BLOCK_K_16)
+def test_golden_block_k_16(spec, extra, expected):
+    for release, value in zip(("3.6.0", "3.9.0"), expected):
+        fp = footprint(cfg(*spec, triton=release, **extra))
+        assert fp.shared_bytes == value, release
+        assert sum(b for _, b in fp.parts) == value
+
+
+# unpipelined by alignment, newly answered: (spec, extra) -> metadata.shared compiled by Triton 3.6.0 and by 3.9.0
+GOLDEN_UNALIGNED = [
+    # fp8_w8a8_block: every operand staged once, the scale scratch reuses the larger tile
+    (("fp8_w8a8_block", "sm89", 128, 64, 128, 8, 3), dict(k=4104, aligned=False), (24576, 24576)),
+    (("fp8_w8a8_block", "sm90", 64, 64, 32, 4, 3), dict(k=4104, aligned=False), (8192, 8192)),   # the epilogue
+    # tcgen05, its MMA result consumed in its own step: one copy, one barrier (3.6.0 too)
+    (("fp8_w8a8_block", "sm100", 128, 16, 32, 8, 4), dict(k=1408, aligned=False), (4616, 4616)),
+    (("fp8_w8a8_block", "sm100", 256, 64, 64, 4, 3), dict(k=1000), (20488, 20488)),
+]
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_UNALIGNED)
+def test_golden_unaligned_corners(spec, extra, expected):
+    for release, value in zip(("3.6.0", "3.9.0"), expected):
+        fp = footprint(cfg(*spec, triton=release, **extra))
+        assert fp.shared_bytes == value, release
+        assert sum(b for _, b in fp.parts) == value
+
+
+def test_golden_unaligned_int8_tcgen05_39():
+    # Triton 3.9.0 (int8 takes tcgen05): unpipelined, one copy and one 8 B barrier, like the block-scaled kernel
+    assert footprint(cfg("int8_w8a8", "sm100", 64, 128, 64, 8, 3, triton="3.9.0", k=4104)).shared_bytes == 12296
+    assert footprint(cfg("int8_w8a8", "sm100", 64, 32, 128, 4, 1, triton="3.9.0", k=4104,
+                         aligned=False)).shared_bytes == 12296
+    # 3.6.0 keeps int8 on mma.sync: staged once, no barrier
+    assert footprint(cfg("int8_w8a8", "sm100", 64, 128, 64, 8, 3, k=4104)).shared_bytes == 12288
+
+
 @pytest.mark.parametrize("spec,extra,expected", GOLDEN_FACTS)
 def test_golden_specialization_facts(spec, extra, expected):
     fp = footprint(cfg(*spec, **extra))
@@ -120,16 +208,15 @@ def test_refusals_name_the_field():
         footprint(cfg("fp8_w8a8", "sm80", 64, 64, 64, 4, 3))
     with pytest.raises(UnsupportedConfigError, match="K >= 32"):
         footprint(cfg("fp8_w8a8", "sm120", 64, 64, 16, 4, 3))
-    for kw, field in ((dict(num_warps=2), "num_warps"), (dict(num_stages=1), "num_stages"),
-                      (dict(block_k=16), "BLOCK_SIZE_K")):
+    with pytest.raises(UnsupportedConfigError, match="K >= 32"):  # compiled: int8 x int8 fails the same way
+        footprint(cfg("int8_w8a8", "sm80", 64, 64, 16, 4, 3, triton="3.9.0"))
+    with pytest.raises(ConfigError, match="BLOCK_SIZE_K"):  # weight-only BK 16: refused, not guessed
+        footprint(cfg("int8_w8a16", "sm120", 64, 128, 16, 4, 3))
+    for kw, field in ((dict(num_warps=2), "num_warps"), (dict(num_warps=16), "num_warps")):
         args = dict(block_m=64, block_n=64, block_k=64, num_warps=4, num_stages=3)
         args.update(kw)
         with pytest.raises(ConfigError, match=field):
             footprint(TritonConfig.create("bf16", "sm120", "3.6.0", **args))
-    with pytest.raises(ConfigError, match="aligned"):
-        footprint(cfg("fp8_w8a8_block", "sm120", 64, 64, 64, 4, 3, aligned=False))
-    with pytest.raises(ConfigError, match="K"):
-        footprint(cfg("fp8_w8a8_block", "sm90", 64, 64, 64, 4, 3, k=1000))
     with pytest.raises(ConfigError, match="K"):
         footprint(cfg("int4_w4a16", "sm120", 64, 64, 64, 4, 3, k=4096 + 64))
 

@@ -15,10 +15,12 @@ from ..errors import ConfigError, ProbeError, SmemTacticsError
 from ..progress import ProgressBar
 from ._common import table
 
-#: The random sample draws from the tuning spaces of vLLM and SGLang, plus BLOCK_SIZE_K 32 and 16-wide N tiles.
+#: The random sample draws from the tuning spaces of vLLM and SGLang, plus BLOCK_SIZE_K 16 and 32, 16-wide N tiles
+#: and a single stage (unpipelined: every operand staged once). Draws the model does not answer with a number
+#: (BLOCK_SIZE_K 16 for 8-bit dots, which Triton rejects; the refused corners) are skipped.
 SAMPLE_SPACE = {"BLOCK_SIZE_M": (16, 32, 64, 128, 256), "BLOCK_SIZE_N": (16, 32, 64, 128, 256),
-                "BLOCK_SIZE_K": (32, 64, 128, 256), "GROUP_SIZE_M": (1, 8, 16, 32, 64), "num_warps": (4, 8),
-                "num_stages": (2, 3, 4, 5, 6)}
+                "BLOCK_SIZE_K": (16, 32, 64, 128, 256), "GROUP_SIZE_M": (1, 8, 16, 32, 64), "num_warps": (4, 8),
+                "num_stages": (1, 2, 3, 4, 5, 6)}
 #: Shares of draws with misaligned pointers and with a K other than the oracle's 4096; the K values: multiples of
 #: 16 or not, dividing BLOCK_SIZE_K or not (the weight-only kernel's: whole quantization groups, K constexpr).
 UNALIGNED_SHARE = 0.25

@@ -48,8 +48,15 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
   (``tt.divisibility``). A pointer that is not 16-byte aligned, or a K (hence the strides ``stride_am``,
   ``stride_bn``) that is not a multiple of 16, leaves one element per vector, under cp.async's 4 bytes: nothing
   is copied asynchronously, ``num_stages`` stops mattering, and each operand passes through shared memory once
-  (tcgen05: twice, its double buffer). An unaligned C pointer changes the store's layout too, so the epilogue
-  table is measured per pointer alignment.
+  (tcgen05: twice, its double buffer, and two barriers -- but once, with one barrier, for ``fp8_w8a8_block`` and
+  ``int8_w8a8``, whose MMA result is consumed in its own step). An unaligned C pointer changes the store's layout
+  too, so the epilogue table is measured per pointer alignment.
+* **One stage.** ``num_stages = 1`` pipelines nothing: every operand is staged once (tcgen05: one copy, one
+  8-byte barrier), the block-scale scratch reuses the larger staged tile, and with 16-divisible pointers the loads
+  keep 16-byte vectors, so a 16-row A of 32 bytes per row (one-byte BK 32, two-byte BK 16) with one 8-wide
+  mma.sync column block per warp (BN = 8 x warps) reaches the dot without shared memory (compiled, every
+  mma.sync target, both releases). Its smallest loop is smaller than the unaligned one, so the epilogue table has
+  a ``single_stage`` column (and ``single_stage_unaligned`` for tcgen05).
 * **FP8 upcast.** Where mma.sync has no FP8 (sm90/sm100 below M = 64) or Triton does not use it (sm121, unlike
   sm89/sm120), each operand is loaded from shared memory and upcast to f16 before the next is staged: two
   staged (unpipelined) operands reuse one buffer, the larger (compiled ttgir: ``local_load`` + ``tt.fp_to_fp``).
@@ -57,12 +64,16 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
 * **Releases.** What differs between 3.6.0 and 3.9.0 is declared in ``RELEASE_FACTS`` (each found by compiling
   with both): sm121 FP8 upcast (3.6.0 only), int8 tcgen05 (3.9.0 only), the tcgen05 block-scale term, an int4
   tcgen05 scratch when BM == BK (3.9.0), the int8 weight-only operand-layout dequantization (3.6.0), and the
-  unaligned weight-only / int8 corners on wgmma/tcgen05 that 3.9.0 changes and the model refuses.
+  unpipelined weight-only kernel on wgmma/tcgen05 that 3.9.0 changes and the model refuses.
 
-**Domain.** Compiled against on the configs of the tuning spaces (vLLM's ``benchmark_moe.py`` and SGLang's
-tuner: BLOCK_SIZE_K >= 32, 4 or 8 warps, num_stages >= 2), aligned or not. Outside it other terms appear (a
-16-wide K step, 2 warps, a single stage; an unaligned ``fp8_w8a8_block``) and the model refuses the config with a
-``ConfigError`` naming the field rather than guess.
+**Domain.** Compiled against on every variant and target under both releases: BLOCK_SIZE_K 16 to 256 (16 only
+for 16-bit dots: an 8-bit dot with BLOCK_SIZE_K 16 is an ``UnsupportedConfigError`` with Triton's own message),
+4 or 8 warps, any ``num_stages >= 1``, aligned or not. Refused with a ``ConfigError`` naming the field rather than
+guessed: 1, 2, 16 or 32 warps (no epilogue measurements, and wgmma/tcgen05 need a 4-warp warpgroup), a weight-only
+BLOCK_SIZE_K 16 (whether its raw int8 B is pipelined depends on the tile's warp layout), under 3.9.0 an
+unpipelined weight-only kernel on wgmma/tcgen05 (an fp32 layout conversion of the dequantized B with a
+tile-dependent scratch, multi-buffered on tcgen05), and an unpipelined wgmma/tcgen05 operand under 4 bytes per
+thread.
 """
 
 from __future__ import annotations
@@ -128,13 +139,17 @@ VERIFIED = {
 
 #: Compute-type bytes of the weight-only kernel's dequantized B tile (bf16/f16 ``compute_type``).
 DEQUANT_BYTES = 2
-#: tcgen05 (sm100 ``tc_gen5_mma``) loops: the MMA-completion mbarriers, 8 bytes each, two of them.
-TCGEN05_BARRIER_BYTES = 16
+#: tcgen05 (sm100 ``tc_gen5_mma``) loops: an MMA-completion mbarrier, 8 bytes, one per operand copy in flight
+#: (``tcgen05_copies``: two from two stages on, one at a single stage).
+TCGEN05_BARRIER_BYTES = 8
 
 #: FP8 (e4m3) dots need sm89 or newer (Triton: "type fp8e4nv not supported in this architecture").
 FP8_MIN_CC = 89
-#: An FP8 dot needs K >= 32 per instruction step (Triton: "Input shapes should have M >= 1, N >= 1 and K >= 32").
-FP8_MIN_BLOCK_K = 32
+#: An 8-bit (FP8 or int8) dot needs K >= 32 per instruction step (Triton: "Input shapes should have M >= 1, N >= 1
+#: and K >= 32"; compiled: fp8_w8a8* and int8_w8a8 with BLOCK_SIZE_K 16 fail on every target, both releases).
+MIN_8BIT_BLOCK_K = 32
+#: The weight-only kernel is modelled from BLOCK_SIZE_K 32 on (``_check_domain`` says why 16 is refused).
+MIN_WEIGHT_ONLY_BLOCK_K = 32
 #: vLLM caps BLOCK_SIZE_K at the block-scale size for block-scaled FP8 (``invoke_fused_moe_kernel``:
 #: ``BLOCK_SIZE_K = min(BLOCK_SIZE_K, min(block_shape))``), so a larger one never reaches the compiler.
 BLOCK_SCALE_K = 128
@@ -181,38 +196,37 @@ def _check_domain(cfg: TritonConfig) -> None:
     if cfg.dtype.fp8 and cfg.cc < FP8_MIN_CC:
         raise UnsupportedConfigError("dtype", f"{cfg.dtype.value} needs sm89 or newer (e4m3 dot)",
                                      "type fp8e4nv not supported in this architecture")
-    if cfg.dtype.fp8 and cfg.block_k < FP8_MIN_BLOCK_K:
-        raise UnsupportedConfigError("BLOCK_SIZE_K", f"an FP8 dot needs BLOCK_SIZE_K >= {FP8_MIN_BLOCK_K}",
-                                     "Input shapes should have M >= 1, N >= 1 and K >= 32")
+    if cfg.dtype.a_bytes == 1 and cfg.block_k < MIN_8BIT_BLOCK_K:
+        raise UnsupportedConfigError("BLOCK_SIZE_K", f"an 8-bit ({cfg.dtype.value}) dot needs BLOCK_SIZE_K >= "
+                                     f"{MIN_8BIT_BLOCK_K}", "Input shapes should have M >= 1, N >= 1 and K >= 32")
+    if cfg.dtype.weight_only and cfg.block_k < MIN_WEIGHT_ONLY_BLOCK_K:
+        raise ConfigError("BLOCK_SIZE_K", cfg.block_k, f"{MIN_WEIGHT_ONLY_BLOCK_K} or more for {cfg.dtype.value}",
+                          "a 16-deep weight-only step pipelines its raw B or not depending on the tile's warp layout "
+                          "(compiled: int8 B stays in registers at BN = 32 x warps, and elsewhere with M = 16): "
+                          "not yet modelled")
     if cfg.dtype is Variant.FP8_W8A8_BLOCK and cfg.block_k > BLOCK_SCALE_K:
         raise ConfigError("BLOCK_SIZE_K", cfg.block_k, f"at most {BLOCK_SCALE_K} with 128x128 block scales",
                           "vLLM and SGLang cap BLOCK_SIZE_K at the scale block before compiling")
     if cfg.num_warps not in (4, 8):
         raise ConfigError("num_warps", cfg.num_warps, "4, 8", "outside the compiled-against domain")
-    if cfg.num_stages < 2:
-        raise ConfigError("num_stages", cfg.num_stages, "2 or more", "outside the compiled-against domain "
-                          "(a single stage keeps operands in registers)")
-    if cfg.block_k < 32:
-        raise ConfigError("BLOCK_SIZE_K", cfg.block_k, "32 or more", "outside the compiled-against domain")
     if cfg.dtype.weight_only and cfg.k is not None and cfg.k % cfg.group_size:
         raise ConfigError("K", cfg.k, f"a multiple of group_size ({cfg.group_size})",
                           "the weight-only kernel's scales cover whole quantization groups")
-    if (not cfg.specialized_aligned and cfg.dtype.weight_only and mma_kind(cfg) != "mma.sync"
+    if (not pipelined(cfg) and cfg.dtype.weight_only and mma_kind(cfg) != "mma.sync"
             and not RELEASE_FACTS[cfg.triton].weight_only_unaligned_async_mma):
-        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
-                          f"16-byte aligned pointers and K % 16 == 0 for {cfg.dtype.value} with {mma_kind(cfg)} "
-                          f"under Triton {cfg.triton}", "its unaligned dequantized operand is multi-buffered in a "
-                          "way not yet modelled")
-    if not cfg.specialized_aligned and cfg.dtype is Variant.INT8_W8A8 and mma_kind(cfg) == "tcgen05":
-        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
-                          f"16-byte aligned pointers and K % 16 == 0 for int8_w8a8 with tcgen05 under Triton "
-                          f"{cfg.triton}", "unaligned, its int32 MMA is not pipelined (one buffer, one barrier "
-                          "compiled once): not yet modelled")
-    if not cfg.specialized_aligned and cfg.dtype is Variant.FP8_W8A8_BLOCK:
-        raise ConfigError("aligned" if not cfg.aligned else "K", False if not cfg.aligned else cfg.k,
-                          "16-byte aligned pointers and K % 16 == 0 for fp8_w8a8_block",
-                          "unaligned, its scale conversions change and its tcgen05 loop is not pipelined: not yet "
-                          "modelled")
+        field, value = _unpipelined_field(cfg)
+        raise ConfigError(field, value, f"16-byte aligned pointers, K % 16 == 0 and num_stages >= 2 for "
+                          f"{cfg.dtype.value} with {mma_kind(cfg)} under Triton {cfg.triton}",
+                          "its unpipelined dequantized operand is multi-buffered in a way not yet modelled")
+
+
+def _unpipelined_field(cfg: TritonConfig) -> Tuple[str, object]:
+    """The field that leaves ``cfg`` unpipelined, and its value (for a refusal's message)."""
+    if not cfg.aligned:
+        return "aligned", False
+    if not cfg.specialized_aligned:
+        return "K", cfg.k
+    return "num_stages", cfg.num_stages
 
 
 def fp8_upcast(cfg: TritonConfig, mma: str) -> bool:
@@ -236,30 +250,81 @@ def _reuse_staging(cfg: TritonConfig, mma: str, parts: List[Tuple[str, int]], st
     return [("A", a), ("B", max(b - a, 0))] + parts[2:]
 
 
-def _unaligned_operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
+def pipelined(cfg: TritonConfig) -> bool:
+    """Whether the K loop's loads are software-pipelined: 16-divisible pointers and strides (see
+    ``_unpipelined_operand_parts``) and two stages or more (``num_stages = 1`` leaves the loop to itself:
+    ``AssignLatencies`` assigns no latency and ``LowerLoops`` creates no async copy)."""
+    return cfg.specialized_aligned and cfg.num_stages >= 2
+
+
+def _small_operand(cfg: TritonConfig) -> bool:
+    """Whether an A or B tile of the (pipelined) loop holds under 4 bytes per thread, so cp.async skips it
+    (``LowerLoops.cpp``: "cp.async requires at least 4 bytes") and it is staged within its step; the weight-only
+    kernel's B is its own case (``_operand_parts``)."""
+    threads = 32 * cfg.num_warps
+    a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
+    b_tile = cfg.block_k * cfg.block_n * cfg.dtype.a_bytes
+    return min(a_tile, a_tile if cfg.dtype.weight_only else b_tile) < MIN_COPY_BYTES * threads
+
+
+def tcgen05_copies(cfg: TritonConfig) -> int:
+    """tcgen05 MMA-completion barriers (and the copies of an operand staged within its step): two where the loop
+    is still split into an MMA stage that overlaps the next step's loads; one (compiled ttgir, sm100:
+    ``memdesc<1x1xi64>`` instead of ``memdesc<2x1xi64>``) at one stage, and for the kernels whose MMA result is
+    consumed in its own step -- ``fp8_w8a8_block`` (scaled per K step) and ``int8_w8a8`` (3.9.0; 3.6.0 has no
+    int8 tcgen05) -- when any operand is staged within its step (unaligned, or a tile under 4 bytes per thread;
+    compiled, both releases): the MMA is then not pipelined at all."""
+    if cfg.num_stages == 1:
+        return 1
+    if ((not pipelined(cfg) or _small_operand(cfg))
+            and cfg.dtype in (Variant.FP8_W8A8_BLOCK, Variant.INT8_W8A8)):
+        return 1
+    return 2
+
+
+def _unpipelined_operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
     """Operands without 16-byte divisibility (a pointer, or a stride such as K, not a multiple of 16): Triton
     cannot prove more than one element per vector, under cp.async's 4 bytes, so nothing is copied asynchronously
-    and ``num_stages`` stops mattering. The MMA operands then pass through shared memory once (mma.sync's
-    dot-operand conversion, wgmma's operand); tcgen05 still double-buffers the operands it reads asynchronously.
-    The weight-only kernel's raw B stays in registers either way."""
-    operand_copies = 2 if mma == "tcgen05" else 1
+    and ``num_stages`` stops mattering; and every operand at ``num_stages = 1``. The MMA operands then pass through
+    shared memory once (mma.sync's dot-operand conversion, wgmma's operand); tcgen05 double-buffers the operands
+    it reads asynchronously from two stages on (``tcgen05_copies``). The weight-only kernel's raw B stays in
+    registers either way."""
+    operand_copies = tcgen05_copies(cfg) if mma == "tcgen05" else 1
     a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
+    # one stage, 16-byte vectors, one 8-wide mma.sync column block per warp: see ``_one_mma_column_per_warp``
+    in_warp = (cfg.specialized_aligned and mma == "mma.sync" and not fp8_upcast(cfg, mma)
+               and _one_mma_column_per_warp(cfg))
     if cfg.dtype.weight_only:
-        b_parts = [("B", 0), ("B_dequant", cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
+        dequant_in_operand_layout = (in_warp and cfg.block_k == 32 and cfg.dtype is Variant.INT8_W8A16
+                                     and RELEASE_FACTS[cfg.triton].int8_dequant_in_operand_layout)
+        b_parts = [("B", 0), ("B_dequant", 0 if dequant_in_operand_layout
+                                          else cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
     else:
         b_parts = [("B", operand_copies * cfg.block_k * cfg.block_n * cfg.dtype.a_bytes)]
-    return _reuse_staging(cfg, mma, [("A", operand_copies * a_tile)] + b_parts, (True, True))
+    a_part = ("A", 0 if in_warp and cfg.block_k * cfg.dtype.a_bytes == 32 else operand_copies * a_tile)
+    return _reuse_staging(cfg, mma, [a_part] + b_parts, (True, True))
+
+
+def _one_mma_column_per_warp(cfg: TritonConfig) -> bool:
+    """M = 16, BN = 8 x warps: each warp computes one 8-wide mma.sync column block over all 16 rows, so it needs
+    all of A and just its own B columns. Compiled (every mma.sync target, both releases, one stage with
+    16-divisible pointers and K): an A of 16 rows x 32 bytes (one-byte BK 32, two-byte BK 16: one warp's worth of
+    16-byte vectors, replicated in every warp) reaches the dot-operand layout without shared memory; and under
+    3.6.0, with BK = 32, the int8 weight-only B is dequantized in the dot-operand layout (no staging buffer),
+    pipelined or not."""
+    return cfg.block_m == 16 and cfg.block_n == 8 * cfg.num_warps
 
 
 def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
     """The loop's operand buffers: (name, bytes) of A, B and, for the weight-only kernel, the dequantized B."""
-    if not cfg.specialized_aligned:
-        return _unaligned_operand_parts(cfg, mma)
+    if not pipelined(cfg):
+        return _unpipelined_operand_parts(cfg, mma)
     threads = 32 * cfg.num_warps
     # LowerLoops.cpp: stageDiff = num_stages - 1; +1 for an operand the MMA reads from shared memory itself
     # (wgmma's and tcgen05's asynchronous reads: "Allocate additional buffer required by the wgmma pipelining")
     direct = cfg.num_stages if mma != "mma.sync" else cfg.num_stages - 1
     a_tile = cfg.block_m * cfg.block_k * cfg.dtype.a_bytes
+    small = 1  # copies of a tile staged within its step
     if cfg.dtype.weight_only:
         # fused_moe_kernel_gptq_awq: B goes global -> registers (dequantized there) -> shared memory as the MMA
         # operand. An int8 B tile (contiguous along K) is still a cp.async load, so the pipeliner buffers it
@@ -271,23 +336,23 @@ def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
         # compiled (every mma.sync target, Triton 3.6.0): a pipelined int8 tile of one 32-deep k-step whose
         # columns are one 8-wide mma tile per warp (M = 16) is read from shared memory straight into the
         # dot-operand layout and dequantized there -- no second buffer
-        direct_operand = (b_copies and mma == "mma.sync" and cfg.block_m == 16 and cfg.block_k == 32
-                          and cfg.block_n == 8 * cfg.num_warps
+        direct_operand = (b_copies and mma == "mma.sync" and _one_mma_column_per_warp(cfg) and cfg.block_k == 32
                           and RELEASE_FACTS[cfg.triton].int8_dequant_in_operand_layout)
         b_parts = [("B", b_copies * b_raw),
                    ("B_dequant", 0 if direct_operand else cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
     else:
         b_tile = cfg.block_k * cfg.block_n * cfg.dtype.a_bytes
-        if mma != "mma.sync" and min(a_tile, b_tile) < MIN_COPY_BYTES * threads:
-            raise ConfigError("BLOCK_SIZE_N", cfg.block_n, f"a tile of 4 bytes or more per thread with {mma}",
-                              f"an unpipelined {mma} operand is outside the compiled-against domain")
         # LowerLoops.cpp: "Do not create async loads for small loads (cp.async requires at least 4 bytes)": a
-        # tile of fewer than 4 bytes per thread is not pipelined and keeps the single copy its dot reads
-        b_parts = [("B", (direct if b_tile >= MIN_COPY_BYTES * threads else 1) * b_tile)]
-    if mma != "mma.sync" and a_tile < MIN_COPY_BYTES * threads:
-        raise ConfigError("BLOCK_SIZE_K", cfg.block_k, f"an A tile of 4 bytes or more per thread with {mma}",
-                          f"an unpipelined {mma} operand is outside the compiled-against domain")
-    a_part = ("A", (direct if a_tile >= MIN_COPY_BYTES * threads else 1) * a_tile)
+        # tile of fewer than 4 bytes per thread is not pipelined and keeps the single copy its dot reads;
+        # tcgen05 reads it asynchronously, so it keeps two (its double buffer) -- unless that leaves the MMA
+        # unpipelined (tcgen05_copies == 1), whose pipelined operand then gets num_stages - 1 copies, as on
+        # mma.sync (compiled, sm100, both releases)
+        if mma == "tcgen05" and _small_operand(cfg):
+            small = tcgen05_copies(cfg)
+            if small == 1:
+                direct = cfg.num_stages - 1
+        b_parts = [("B", (direct if b_tile >= MIN_COPY_BYTES * threads else small) * b_tile)]
+    a_part = ("A", (direct if a_tile >= MIN_COPY_BYTES * threads else small) * a_tile)
     staged = (a_tile < MIN_COPY_BYTES * threads,
               not cfg.dtype.weight_only and cfg.block_k * cfg.block_n * cfg.dtype.a_bytes < MIN_COPY_BYTES * threads)
     return _reuse_staging(cfg, mma, [a_part] + b_parts, staged)
@@ -296,23 +361,32 @@ def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
 def _footprint(cfg: TritonConfig) -> TritonFootprint:
     _check_domain(cfg)
     mma = mma_kind(cfg)
-    if not cfg.specialized_aligned:
-        copies = 2 if mma == "tcgen05" else 1
+    if not pipelined(cfg):
+        copies = tcgen05_copies(cfg) if mma == "tcgen05" else 1
     else:
-        copies = cfg.num_stages if mma != "mma.sync" else cfg.num_stages - 1
+        async_read = mma == "wgmma" or mma == "tcgen05" and tcgen05_copies(cfg) == 2
+        copies = cfg.num_stages if async_read else cfg.num_stages - 1
     parts = _operand_parts(cfg, mma)
     if cfg.dtype is Variant.FP8_W8A8_BLOCK:
         scratch = _scale_scratch(cfg, mma)
-        # an operand staged once (a tile under 4 bytes per thread) is dead by the time the scales are converted:
-        # the scratch reuses its offset (compiled: 16x256x32, 8 warps, sm120, 512 B of A under 1024 B of scratch)
-        staged = [b for (name, b), tile in zip(parts, (cfg.block_m * cfg.block_k, cfg.block_k * cfg.block_n))
-                  if tile < MIN_COPY_BYTES * 32 * cfg.num_warps]
-        parts.append(("scale_convert", max(0, scratch - max(staged, default=0)) if mma == "mma.sync" else scratch))
+        tiles = (cfg.block_m * cfg.block_k, cfg.block_k * cfg.block_n)  # FP8: one byte per element
+        if not pipelined(cfg):
+            # every operand is staged within the step, dead when the scales are converted: the scratch reuses
+            # the larger tile's offset, and 4 x max(BM, BN) never exceeds a BK >= 32 deep tile (compiled, one
+            # stage and unaligned, every FP8 target: the loop is the operands alone)
+            reused = max(tiles)
+        else:
+            # an operand staged within its step (a tile under 4 bytes per thread) is dead by the time the scales
+            # are converted: the scratch reuses its offset (compiled: 16x256x32, 8 warps, sm120, 512 B of A under
+            # 1024 B of scratch; wgmma 256x16x32, 8 warps, sm90, 512 B of B under 1024 B)
+            reused = max((b for (name, b), tile in zip(parts, tiles) if tile < MIN_COPY_BYTES * 32 * cfg.num_warps),
+                         default=0)
+        parts.append(("scale_convert", max(0, scratch - reused)))
     if (mma == "tcgen05" and cfg.dtype is Variant.INT4_W4A16 and cfg.block_m == cfg.block_k
             and RELEASE_FACTS[cfg.triton].int4_tcgen05_square_scratch):
         parts.append(("int4_square_scratch", min(1024 * cfg.num_warps, SCALE_BYTES * cfg.block_m * cfg.block_n)))
     if mma == "tcgen05":
-        parts.append(("mbarriers", TCGEN05_BARRIER_BYTES))
+        parts.append(("mbarriers", TCGEN05_BARRIER_BYTES * tcgen05_copies(cfg)))
     loop = sum(b for _, b in parts)
     epilogue = epilogue_bytes(cfg, epilogue_kind(cfg, mma))
     if epilogue > loop:  # the epilogue's conversion outgrows the (dead) loop buffers it reuses
@@ -356,10 +430,20 @@ def _epilogue_table() -> dict:
 
 def epilogue_alignment(cfg: TritonConfig) -> str:
     """``aligned``, ``unaligned`` (a misaligned pointer: the C store's layout changes too) or ``k_unaligned``
-    (aligned pointers, K % 16 != 0: only the A/B strides lose divisibility, so E is the smallest such loop)."""
+    (aligned pointers, K % 16 != 0: only the A/B strides lose divisibility, so E is the smallest such loop).
+    One stage with 16-divisible pointers and K is ``single_stage``: every operand staged once, but loaded in
+    16-byte vectors, which lets a 16 x 32 one-byte A skip shared memory (``_a_in_warp``), and tcgen05 keeps one
+    copy and one barrier instead of two -- loops smaller than the unaligned ones, so E is measured at one stage.
+    One stage with a misaligned pointer is ``unaligned`` (the same loop), except on tcgen05:
+    ``single_stage_unaligned``; tcgen05 at one stage with K % 16 != 0 is ``single_stage`` (compiled: the same
+    loop and store as with K % 16 == 0), and so is every tcgen05 loop of one copy (``tcgen05_copies``)."""
+    if mma_kind(cfg) == "tcgen05" and tcgen05_copies(cfg) == 1:  # one stage, or an unpipelined one-copy loop
+        return "single_stage" if cfg.aligned else "single_stage_unaligned"
+    if cfg.num_stages == 1 and cfg.specialized_aligned:
+        return "single_stage"
     if not cfg.aligned:
         return "unaligned"
-    return "aligned" if cfg.specialized_aligned else "k_unaligned"
+    return "aligned" if pipelined(cfg) else "k_unaligned"
 
 
 def epilogue_bytes(cfg: TritonConfig, kind: str) -> int:
