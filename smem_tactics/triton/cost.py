@@ -149,3 +149,30 @@ def launch_time_us(params: TritonCostParams, launch: Launch, machine: Machine) -
 __all__ = ["SMOOTH_P", "PARAMETER_NAMES", "TritonCostParams", "Launch", "Machine", "fitted_document",
            "fitted_params", "weight_bytes", "mma_family", "tile_count", "dram_bytes", "resident_blocks",
            "launch_time_us"]
+
+
+#: Registers per thread of the largest fp32 accumulator in the runs the parameters were fitted on (128 x 256 with
+#: 8 warps: ``BM x BN / (32 x warps)``). The model has no register term; beyond this it is extrapolating.
+FITTED_ACCUMULATOR_REGISTERS = 128
+#: Registers per thread of a weight-only kernel's dequantized fp32 B tile (``BK x BN / (32 x warps)``) beyond which
+#: the first --measure run on the H200 (docs/triton.md, 2026-12-03) measured 2.2-7.5x slower layers than the same
+#: tile with twice the warps (int4_w4a16 16x128x128 and 64x256x64: 4 warps 128 registers, 8 warps 64).
+DEQUANTIZED_B_REGISTERS = 64
+
+
+def outside_fitted_domain(cfg) -> str:
+    """Why the time model cannot rank ``cfg`` (a :class:`~smem_tactics.triton.config.TritonConfig`) with the
+    configs it was fitted on: ``""`` when it can. Such configs are ranked after every config it can rank: on the
+    H200 the first one the model predicted best at 4096 tokens (256 x 256 with 4 warps: a 512-register accumulator)
+    measured 3.8-13.9x slower than the best (docs/triton.md, ``--measure``)."""
+    threads = 32 * cfg.num_warps
+    acc = cfg.block_m * cfg.block_n / threads
+    if acc > FITTED_ACCUMULATOR_REGISTERS:
+        return (f"{acc:.0f} accumulator registers per thread (BM x BN / (32 x warps)) > "
+                f"{FITTED_ACCUMULATOR_REGISTERS}, the largest the time model was fitted on")
+    if cfg.dtype.weight_only:
+        deq = cfg.block_k * cfg.block_n / threads
+        if deq > DEQUANTIZED_B_REGISTERS:
+            return (f"{deq:.0f} registers per thread for the dequantized B tile (BK x BN / (32 x warps)) > "
+                    f"{DEQUANTIZED_B_REGISTERS}: measured several times slower than with twice the warps")
+    return ""

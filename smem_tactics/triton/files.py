@@ -32,7 +32,7 @@ from ..errors import ConfigError, SmemTacticsError
 from ..problems import MoeShape, model_shape
 from .config import TritonConfig, Variant, parse_release
 from .cost import (Launch, Machine, TritonCostParams, dram_bytes, fitted_document, fitted_params, launch_time_us,
-                   mma_family, tile_count, weight_bytes)
+                   mma_family, outside_fitted_domain, tile_count, weight_bytes)
 from .model import BLOCK_SCALE_K, footprint
 from .prune import vllm_search_space
 
@@ -162,11 +162,15 @@ def tuning_plan(gpu: str, model: str, variant: Variant, release: str, tp: int = 
 
 
 def ranked_candidates(plan: TuningPlan, tokens: int) -> List[Ranked]:
-    """Every fitting config, best predicted first (ties: more stages, then less shared memory, then the tuning
-    space's order -- so GROUP_SIZE_M, which the time model does not see, keeps the space's first value)."""
+    """Every fitting config, best predicted first -- those outside the time model's fitted domain
+    (:func:`~smem_tactics.triton.cost.outside_fitted_domain`) after all others -- (ties: more stages, then less
+    shared memory, then the tuning space's order -- so GROUP_SIZE_M, which the time model does not see, keeps the space's first value)."""
     scored = [(layer_predicted_us(cfg, shared, plan.gpu, plan.shape, tokens, plan.tp), cfg, shared)
               for cfg, shared in plan.candidates]
-    order = sorted(range(len(scored)), key=lambda i: (scored[i][0], -scored[i][1].num_stages, scored[i][2], i))
+    # configs the time model was not fitted on (register-heavy tiles) go after every config it can rank
+    outside = [bool(outside_fitted_domain(cfg)) for _, cfg, _ in scored]
+    order = sorted(range(len(scored)), key=lambda i: (outside[i], scored[i][0], -scored[i][1].num_stages,
+                                                      scored[i][2], i))
     return [Ranked(scored[i][1], scored[i][2], scored[i][0], place + 1) for place, i in enumerate(order)]
 
 
