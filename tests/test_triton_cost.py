@@ -104,3 +104,26 @@ def test_note_names_the_fit_and_the_assumption(tmp_path):
     assert "fitted on the NVIDIA H200; assumed to transfer" in note
     assert "fitted on this card" in triton_files.ranking_note("h200")
     assert fitted_document()["status"] in note
+
+
+def test_configs_outside_the_fitted_domain_rank_last():
+    """The first --measure run on the H200 (docs/triton_measure_h200/run1_table.md) measured the model's old #1 at
+    4096 tokens, 256x256x64 with 4 warps, 13.9x slower than the best (bf16), and int4 16x128x128 with 4 warps 7.2x
+    slower than with 8: both are now ranked after every config the model was fitted on."""
+    from smem_tactics.triton.config import TritonConfig, Variant
+    from smem_tactics.triton.cost import outside_fitted_domain
+    from smem_tactics.triton.files import ranked_candidates, tuning_plan
+
+    def cfg(v, bm, bn, bk, w):
+        return TritonConfig.create(v, "sm90", "3.6.0", block_m=bm, block_n=bn, block_k=bk, group_m=1, num_warps=w,
+                                   num_stages=3)
+
+    assert "512 accumulator registers" in outside_fitted_domain(cfg("bf16", 256, 256, 64, 4))
+    assert outside_fitted_domain(cfg("bf16", 128, 256, 64, 8)) == ""  # the largest fitted tile
+    assert "dequantized B" in outside_fitted_domain(cfg("int4_w4a16", 16, 128, 128, 4))
+    assert outside_fitted_domain(cfg("int4_w4a16", 16, 128, 128, 8)) == ""
+    assert outside_fitted_domain(cfg("bf16", 16, 128, 128, 4)) == ""  # not weight-only: B is not dequantized
+    for v, tokens in (("bf16", 4096), ("int4_w4a16", 16)):
+        ranked = ranked_candidates(tuning_plan("h200", "qwen3-30b-a3b", Variant(v), "3.6.0"), tokens)
+        flags = [bool(outside_fitted_domain(r.config)) for r in ranked]
+        assert not flags[0] and flags == sorted(flags)  # every inside config before every outside one
