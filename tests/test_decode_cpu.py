@@ -769,3 +769,26 @@ def test_committed_h200_run2_report_and_anatomy():
     rows = D.layer_rows(res)
     assert len(rows) == 70 and {r["model"] for r in rows} >= {"llama-4-scout", "deepseek-v3", "mixtral-8x7b",
                                                                "gpt-oss-20b"}
+
+
+def test_committed_sass_pages_of_the_one_tile_launches():
+    """The deep pass of the third H200 run (docs/decode_h200_run3_sass.tar.gz): exact executed warp-instruction counts
+    of one tile on one CTA -- the grouped base kernel executes 6703, ptr-array + no-smem 3646, Triton 3546 -- and
+    the family split docs/decode.md quotes; a page that is not one is refused."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import decode_sass_report as S
+
+    rows = {r["label"].split("/")[-1]: r for r in S.summarise(*S.read_pages(str(REPO / "docs" /
+                                                                              "decode_h200_run3_sass.tar.gz")))
+            if r["label"].startswith("anatomy/")}
+    assert {k: r["executed"] for k, r in rows.items()} == {
+        "f8_sw_pp_128x16x128_s5": 6703, "f8_sw_pp_128x16x128_s5_nosmem": 6581, "f8_sw_pp_128x16x128_s5_pa": 4010,
+        "f8_sw_pp_128x16x128_s5_nosmem_pa": 3646, "tr_16x64x128_g1_w4_s3": 3546}
+    fam = {k: r["families"] for k, r in rows.items()}
+    assert fam["f8_sw_pp_128x16x128_s5"]["mbarrier (SYNCS)"] == 451
+    assert fam["f8_sw_pp_128x16x128_s5_nosmem_pa"]["mbarrier (SYNCS)"] == 175
+    assert fam["tr_16x64x128_g1_w4_s3"]["mbarrier (SYNCS)"] == 0
+    for r in rows.values():
+        assert sum(r["families"].values()) == r["executed"] and r["samples"] <= 4  # too few samples to place time
+    with pytest.raises(ValueError):
+        N.parse_source_csv('"ID","Kernel Name"\n"0","x"\n')

@@ -211,6 +211,71 @@ def summary_table(launches: Iterable[Mapping]) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: SASS opcode families of the per-instruction page (``--page source --print-source sass``), by base opcode (the
+#: mnemonic before its first '.'; a guard predicate ``@P0`` is skipped): what a kernel's executed instructions are.
+SASS_FAMILIES = (
+    ("mbarrier (SYNCS)", ("SYNCS",)),
+    ("fences (FENCE, MEMBAR, CCTL)", ("FENCE", "MEMBAR", "CCTL")),
+    ("TMA and tensormap (UTMA*, UBLKCP)", ("UTMALDG", "UTMASTG", "UTMACCTL", "UTMACMDFLUSH", "UTMAPF", "UTMAREDG",
+                                          "UBLKCP")),
+    ("grid dependency (ACQBULK, PREEXIT)", ("ACQBULK", "PREEXIT")),
+    ("tensor MMA", ("HGMMA", "QGMMA", "HMMA", "IMMA", "WARPGROUP")),
+    ("CTA barriers (BAR)", ("BAR",)),
+    ("global memory (LDG, STG, cp.async LDGSTS)", ("LDG", "STG", "LD", "ST", "RED", "ATOM", "ATOMG", "REDG",
+                                                   "LDGSTS")),
+    ("cp.async waits (LDGDEPBAR, DEPBAR)", ("LDGDEPBAR", "DEPBAR")),
+    ("shared memory", ("LDS", "STS", "LDSM", "STSM")),
+)
+
+
+def parse_source_csv(text: str) -> dict:
+    """One launch's per-instruction page (``ncu --import R --csv --page source --print-source sass`` with
+    ``--launch-skip i --launch-count 1``): the kernel name, static and executed (warp-level, summed over warps)
+    instruction counts, executed counts per :data:`SASS_FAMILIES` family and per opcode, and the stall samples.
+    Raises ValueError on a page that is not one."""
+    rows = list(csv.reader(io.StringIO(text)))
+    head = next((i for i, r in enumerate(rows) if r[:2] == ["Address", "Source"]), None)
+    if head is None:
+        raise ValueError("not an Nsight Compute source page: no 'Address','Source' header")
+    kernel = next((r[1] for r in rows[:head] if len(r) > 1 and r[0] == "Kernel Name"), "")
+    cols = rows[head]
+    try:
+        ex_i, smp_i = cols.index("Instructions Executed"), cols.index("Warp Stall Sampling (All Samples)")
+    except ValueError as e:
+        raise ValueError(f"source page without the column {e}") from None
+    base_family = {b: name for name, bases in SASS_FAMILIES for b in bases}
+    families = {name: 0 for name, _ in SASS_FAMILIES}
+    families["other"] = 0
+    opcodes: dict = {}
+    static = executed = samples = 0
+    for r in rows[head + 1:]:
+        if len(r) <= max(ex_i, smp_i) or not r[0].startswith("0x"):
+            continue
+        toks = r[1].split()
+        if toks and toks[0].startswith("@"):
+            toks = toks[1:]
+        op = toks[0].rstrip(";") if toks else ""
+        n = int(to_number(r[ex_i]) or 0)
+        static += 1
+        executed += n
+        samples += int(to_number(r[smp_i]) or 0)
+        families[base_family.get(op.split(".")[0], "other")] += n
+        opcodes[op] = opcodes.get(op, 0) + n
+    return {"kernel": kernel, "static_instructions": static, "executed": executed, "samples": samples,
+            "families": families, "opcodes": dict(sorted(opcodes.items(), key=lambda kv: (-kv[1], kv[0])))}
+
+
+def sass_table(pages: Sequence[Mapping], labels: Sequence[str]) -> str:
+    """Markdown: per launch, executed warp-instructions in total and per family."""
+    names = [name for name, _ in SASS_FAMILIES] + ["other"]
+    lines = ["| launch | static SASS | executed (warp-instr.) | " + " | ".join(names) + " | stall samples |",
+             "|---|---|---|" + "---|" * len(names) + "---|"]
+    for label, p in zip(labels, pages):
+        lines.append(f"| {label} | {p['static_instructions']} | {p['executed']} | "
+                     + " | ".join(str(p["families"][n]) for n in names) + f" | {p['samples']} |")
+    return "\n".join(lines) + "\n"
+
+
 __all__ = ["SECTIONS", "DEEP_SECTIONS", "METRICS", "KERNEL_REGEX", "profile_command", "import_commands", "to_number",
            "parse_raw_csv", "launch_summary", "attach", "reparse", "summary_table", "DRAM_PCT_METRICS", "STALL_PREFIX",
-           "STALL_SUFFIX"]
+           "STALL_SUFFIX", "SASS_FAMILIES", "parse_source_csv", "sass_table"]
