@@ -463,3 +463,42 @@ def test_the_gpu_runs_tensors_bind_and_compile_on_the_cpu(variant):
         sorted_ids, expert_ids, post = measure.align_block_size(routing, cfg.block_m, 8)
         assert meta["sorted_token_ids"].tolist() == sorted_ids and meta["expert_ids"].tolist() == expert_ids
         assert meta["num_tokens_post_padded"].tolist() == [post]
+
+
+def test_committed_h200_measured_files():
+    """docs/triton_measure_h200/ holds run 2's files (NVIDIA H200, 2026-12-03): each loads as vLLM's get_moe_configs
+    reads it (drop "triton_version", int() the keys; vllm-project/vllm 13cb3e44), every entry is a measured one that
+    fits the H200's 232448 B under the model, its sidecar's oracle found no mismatch, and its entry is the fastest
+    measured candidate of that token count."""
+    import json
+    from pathlib import Path
+
+    from smem_tactics.triton.config import TritonConfig, Variant
+    from smem_tactics.triton.model import footprint
+
+    root = Path(__file__).resolve().parents[1] / "docs" / "triton_measure_h200"
+    files = sorted(p for p in root.rglob("*.json") if not p.name.endswith(".smem_tactics.measured.json"))
+    names = {p.relative_to(root).as_posix() for p in files}
+    assert names == {
+        "vllm/E=128,N=768,device_name=NVIDIA_H200.json", "vllm/E=128,N=768,device_name=NVIDIA_H200,dtype=fp8_w8a8.json",
+        "vllm/E=128,N=768,device_name=NVIDIA_H200,dtype=fp8_w8a8,block_shape=[128,128].json",
+        "vllm/E=128,N=768,device_name=NVIDIA_H200,dtype=int4_w4a16.json",
+        "sglang/triton_3_6_0/E=128,N=768,device_name=NVIDIA_H200.json"}
+    for path in files:
+        data = json.loads(path.read_text())
+        assert data.pop("triton_version") == "3.6.0"
+        table = {int(k): v for k, v in data.items()}
+        assert sorted(table) == [1, 16, 64, 256, 1024, 4096]
+        side = json.loads(path.with_name(path.name[:-5] + ".smem_tactics.measured.json").read_text())
+        assert side["device"]["name"] == "NVIDIA H200" and side["summary"]["oracle_failures"] == 0
+        variant = Variant(side["dtype"])
+        for tokens, entry in table.items():
+            rec = side["tokens"][str(tokens)]
+            assert rec["source"] == "measured" and rec["entry"] == entry
+            c = TritonConfig.create(variant, "sm90", "3.6.0", block_m=entry["BLOCK_SIZE_M"],
+                                    block_n=entry["BLOCK_SIZE_N"], block_k=entry["BLOCK_SIZE_K"],
+                                    group_m=entry["GROUP_SIZE_M"], num_warps=entry["num_warps"],
+                                    num_stages=entry["num_stages"])
+            assert footprint(c).shared_bytes <= 232448
+            assert rec["measured_best_us"] == min(x["measured_us"] for x in rec["candidates"]
+                                                  if x.get("measured_us") is not None)
