@@ -109,12 +109,17 @@ GOLDEN_SINGLE_STAGE = [
 ]
 
 
-@pytest.mark.parametrize("spec,extra,expected", GOLDEN_SINGLE_STAGE)
-def test_golden_single_stage(spec, extra, expected):
+def assert_golden(spec, extra, expected):
+    """``spec`` under Triton 3.6.0 and 3.9.0 has the compiled ``metadata.shared`` of ``expected``, parts summing to it."""
     for release, value in zip(("3.6.0", "3.9.0"), expected):
         fp = footprint(cfg(*spec, triton=release, **extra))
         assert fp.shared_bytes == value, release
         assert sum(b for _, b in fp.parts) == value
+
+
+@pytest.mark.parametrize("spec,extra,expected", GOLDEN_SINGLE_STAGE)
+def test_golden_single_stage(spec, extra, expected):
+    assert_golden(spec, extra, expected)
 
 
 # an operand under 4 bytes per thread (not pipelined) on wgmma / tcgen05: compiled by Triton 3.6.0 and by 3.9.0
@@ -128,10 +133,7 @@ GOLDEN_SMALL_OPERAND = [
 
 @pytest.mark.parametrize("spec,extra,expected", GOLDEN_SMALL_OPERAND)
 def test_golden_small_operand_async_mma(spec, extra, expected):
-    for release, value in zip(("3.6.0", "3.9.0"), expected):
-        fp = footprint(cfg(*spec, triton=release, **extra))
-        assert fp.shared_bytes == value, release
-        assert sum(b for _, b in fp.parts) == value
+    assert_golden(spec, extra, expected)
     if spec[1] == "sm100" and spec[0] == "fp8_w8a8_block":  # int8 does the same under 3.9.0 (3.6.0: mma.sync)
         assert footprint(cfg("int8_w8a8", "sm100", 128, 16, 32, 8, 3, triton="3.9.0")).shared_bytes == 8712
 
@@ -149,10 +151,7 @@ GOLDEN_BLOCK_K_16 = [
 
 @pytest.mark.parametrize("spec,extra,expected", GOLDEN_BLOCK_K_16)
 def test_golden_block_k_16(spec, extra, expected):
-    for release, value in zip(("3.6.0", "3.9.0"), expected):
-        fp = footprint(cfg(*spec, triton=release, **extra))
-        assert fp.shared_bytes == value, release
-        assert sum(b for _, b in fp.parts) == value
+    assert_golden(spec, extra, expected)
 
 
 # unpipelined by alignment, newly answered: (spec, extra) -> metadata.shared compiled by Triton 3.6.0 and by 3.9.0
@@ -168,10 +167,7 @@ GOLDEN_UNALIGNED = [
 
 @pytest.mark.parametrize("spec,extra,expected", GOLDEN_UNALIGNED)
 def test_golden_unaligned_corners(spec, extra, expected):
-    for release, value in zip(("3.6.0", "3.9.0"), expected):
-        fp = footprint(cfg(*spec, triton=release, **extra))
-        assert fp.shared_bytes == value, release
-        assert sum(b for _, b in fp.parts) == value
+    assert_golden(spec, extra, expected)
 
 
 def test_golden_unaligned_int8_tcgen05_39():
