@@ -31,11 +31,10 @@ sys.path.insert(0, str(ROOT))
 from smem_tactics.cli import run_reporting_errors  # noqa: E402
 from smem_tactics.progress import ProgressBar  # noqa: E402
 from smem_tactics.triton.config import TritonConfig  # noqa: E402
-from smem_tactics.triton.model import (EPILOGUE_FILE, VERIFIED, epilogue_alignment, epilogue_key,  # noqa: E402
-                                       epilogue_kind, mma_kind)
+from smem_tactics.triton.model import (EPILOGUE_FILE, MODELLED_WARPS, VERIFIED, epilogue_alignment,  # noqa: E402
+                                       epilogue_key, epilogue_kind, mma_kind)
 
 BLOCKS = (16, 32, 64, 128, 256)
-WARPS = (4, 8)
 #: The specialization facts that key the table: 16-byte aligned pointers and K % 16 == 0; pointers 2 bytes off
 #: 16 (the C store's layout changes); aligned pointers with K % 16 != 0 (only the A/B strides lose divisibility,
 #: so the operands stage once while the store keeps its aligned layout).
@@ -72,6 +71,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(EPILOGUE_FILE), help="the JSON table to update")
     p.add_argument("--kinds", help="comma list of kinds to (re)measure (default: all of each target's)")
     p.add_argument("--alignments", help="comma list of " + ", ".join(ALIGNMENTS) + " (default: all)")
+    p.add_argument("--warps", help="comma list of num_warps to (re)measure (default: all the model's, "
+                   + ", ".join(map(str, MODELLED_WARPS)) + ")")
     args = p.parse_args(argv)
     return run_reporting_errors(_run, args)
 
@@ -87,16 +88,19 @@ def _run(args) -> int:
     rel = table.setdefault(release, {})
     kinds = args.kinds.split(",") if args.kinds else None
     alignments = args.alignments.split(",") if args.alignments else None
+    warps = [int(w) for w in args.warps.split(",")] if args.warps else list(MODELLED_WARPS)
     for target in targets:  # re-measured whole (or what was asked): target -> kind -> alignment -> M x N _w warps
         for kind in KINDS.get(target, ("mma.sync",)):
             if kinds is None or kind in kinds:
                 for alignment in ALIGNMENTS:
                     if alignments is None or alignment in alignments:
-                        rel.get(target, {}).get(kind, {}).pop(alignment, None)
+                        entries = rel.get(target, {}).get(kind, {}).get(alignment, {})
+                        for key in [k for k in entries if int(k.rsplit("_w", 1)[1]) in warps]:
+                            del entries[key]
     jobs = [(target, kind, alignment, bm, bn, w) for target in targets for kind in KINDS.get(target, ("mma.sync",))
             if kinds is None or kind in kinds
             for alignment in ALIGNMENTS if alignments is None or alignment in alignments
-            for bm, bn, w in itertools.product(BLOCKS, BLOCKS, WARPS)
+            for bm, bn, w in itertools.product(BLOCKS, BLOCKS, warps)
             if _measured_kind(release, target, kind, alignment, bm, bn, w)]
     bar = ProgressBar(len(jobs), f"Triton {release} epilogue")
     start = time.monotonic()
@@ -107,7 +111,8 @@ def _run(args) -> int:
             compile_shared(cfg)
         bar.advance()
     table["_measured"] = table.get("_measured", {})
-    run = release + (f" {args.kinds}" if kinds else "") + (f" {args.alignments}" if alignments else "")
+    run = (release + (f" {args.kinds}" if kinds else "") + (f" {args.alignments}" if alignments else "")
+           + (f" warps {args.warps}" if args.warps else ""))
     table["_measured"][run] = f"{len(jobs)} compiles, {time.monotonic() - start:.0f} s, CPU, this script"
     path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     print(f"wrote {path} ({release}: {len(jobs)} entries)")
