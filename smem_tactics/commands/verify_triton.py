@@ -21,7 +21,7 @@ from ._common import table
 #: refused corners) are skipped.
 SAMPLE_SPACE = {"BLOCK_SIZE_M": (16, 32, 64, 128, 256), "BLOCK_SIZE_N": (16, 32, 64, 128, 256),
                 "BLOCK_SIZE_K": (16, 32, 64, 128, 256), "GROUP_SIZE_M": (1, 8, 16, 32, 64),
-                "num_warps": (2, 4, 8, 16),
+                "num_warps": (1, 2, 4, 8, 16, 32),
                 "num_stages": (1, 2, 3, 4, 5, 6)}
 #: Shares of draws with misaligned pointers and with a K other than the oracle's 4096; the K values: multiples of
 #: 16 or not, dividing BLOCK_SIZE_K or not (the weight-only kernel's: whole quantization groups, K constexpr).

@@ -11,7 +11,8 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
   consumed straight from shared memory by ``warp_group_dot`` (wgmma) gets one more
   (``loadRequiresAdditionalBuffer``: "Allocate additional buffer required by the wgmma pipelining"), i.e.
   ``num_stages`` copies. Hopper uses wgmma when the tile's M is a multiple of 64 (one warpgroup covers 64 rows;
-  ``lib/Dialect/TritonGPU/Transforms/AccelerateMatmul.cpp``), mma.sync otherwise.
+  ``lib/Dialect/TritonGPU/Transforms/AccelerateMatmul.cpp``) and ``num_warps`` a multiple of 4 (whole
+  warpgroups), mma.sync otherwise.
 * **Block-scale conversion scratch** (``fp8_w8a8_block`` only). The per-K-step A and B scale vectors are loaded
   in a 1-D blocked layout and converted to the slice of the accumulator's layout inside the loop; a
   ``convert_layout`` that needs shared memory gets a scratch buffer live only at that op
@@ -28,7 +29,8 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
   the smallest loop of the domain (``scripts/triton_epilogue_table.py``). A config's shared memory is
   ``max(loop, E)``, exact either way, because its loop is never smaller than that minimal loop.
 
-* **Blackwell (sm100) tcgen05.** For M a multiple of 64 (not int8 x int8) the dot becomes ``tc_gen5_mma``: the
+* **Blackwell (sm100) tcgen05.** For M a multiple of 64 and 4 or 8 warps (not int8 x int8 under 3.6.0; compiled:
+  1, 2, 16 and 32 warps give mma.sync) the dot becomes ``tc_gen5_mma``: the
   operands get ``num_stages`` buffers (the MMA reads them asynchronously, like wgmma) and the loop allocates two
   8-byte MMA-completion mbarriers (compiled ttgir: ``local_alloc : memdesc<2x1xi64>``), 16 B. With 128x128 block
   scales the accumulator leaves tensor memory a row per thread each K step, and the scale vectors are converted
@@ -68,8 +70,8 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
 
 **Domain.** Compiled against on every variant and target under both releases: BLOCK_SIZE_K 16 to 256 (16 only
 for 16-bit dots: an 8-bit dot with BLOCK_SIZE_K 16 is an ``UnsupportedConfigError`` with Triton's own message),
-4 or 8 warps, any ``num_stages >= 1``, aligned or not. Refused with a ``ConfigError`` naming the field rather than
-guessed: 1, 2, 16 or 32 warps (no epilogue measurements, and wgmma/tcgen05 need a 4-warp warpgroup), a weight-only
+``MODELLED_WARPS`` warps, any ``num_stages >= 1``, aligned or not. Refused with a ``ConfigError`` naming the field
+rather than guessed: other warp counts (no epilogue measurements), a weight-only
 BLOCK_SIZE_K 16 (whether its raw int8 B is pipelined depends on the tile's warp layout), under 3.9.0 an
 unpipelined weight-only kernel on wgmma/tcgen05 (an fp32 layout conversion of the dequantized B with a
 tile-dependent scratch, multi-buffered on tcgen05), and an unpipelined wgmma/tcgen05 operand under 4 bytes per
@@ -144,7 +146,11 @@ VERIFIED = {
 }
 
 #: Warp counts compiled against (the epilogue table, ``data/triton_epilogue.json``, is measured at these).
-MODELLED_WARPS = (2, 4, 8, 16)
+MODELLED_WARPS = (1, 2, 4, 8, 16, 32)
+
+#: At one warp the B-scale vector of ``fp8_w8a8_block`` is converted through at most this many fp32 elements of
+#: scratch (``_scale_scratch``).
+ONE_WARP_B_SCALE_ELEMENTS = 128
 
 #: Compute-type bytes of the weight-only kernel's dequantized B tile (bf16/f16 ``compute_type``).
 DEQUANT_BYTES = 2
@@ -230,6 +236,11 @@ def _check_domain(cfg: TritonConfig) -> None:
     if cfg.num_warps not in MODELLED_WARPS:
         raise ConfigError("num_warps", cfg.num_warps, ", ".join(map(str, MODELLED_WARPS)),
                           "outside the compiled-against domain (no epilogue measurements)")
+    if (cfg.dtype.weight_only and cfg.num_warps == 1 and cfg.num_stages == 1 and cfg.block_k == 32
+            and cfg.specialized_aligned):
+        raise ConfigError("num_warps", 1, f"2 or more for {cfg.dtype.value} at one stage with BLOCK_SIZE_K 32",
+                          "its 32-deep A reaches the dot without shared memory at one warp (compiled), leaving a "
+                          "loop smaller than the measured epilogue's: not yet modelled")
     if cfg.dtype.weight_only and cfg.k is not None and cfg.k % cfg.group_size:
         raise ConfigError("K", cfg.k, f"a multiple of group_size ({cfg.group_size})",
                           "the weight-only kernel's scales cover whole quantization groups")
@@ -432,7 +443,10 @@ def _scale_scratch(cfg: TritonConfig, mma: str) -> int:
         # every thread) is always converted, the A-scale vector only when a thread holds more than one row;
         # both scratches count, unrounded (compiled, sm100, Triton 3.6.0: 4 * BN + 4 * BM when BM > 32 * num_warps)
         return SCALE_BYTES * cfg.block_n + (SCALE_BYTES * cfg.block_m if cfg.block_m > threads else 0)
-    converted = [n for n in (cfg.block_m, cfg.block_n) if n >= threads]
+    # one warp: the B-scale vector's conversion takes at most 128 elements of scratch (compiled, every BM x BN at
+    # one warp on sm89/sm90, both releases: BN 256 needs 512 B, like BN 128; A's vector is not capped)
+    b_scales = min(cfg.block_n, ONE_WARP_B_SCALE_ELEMENTS) if cfg.num_warps == 1 else cfg.block_n
+    converted = [n for n in (cfg.block_m, b_scales) if n >= threads]
     scratch = max(converted) * SCALE_BYTES if converted else 0
     return -(-scratch // SCRATCH_ALIGN) * SCRATCH_ALIGN
 
