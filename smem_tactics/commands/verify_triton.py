@@ -17,8 +17,8 @@ from ._common import table
 
 #: The random sample draws from the tuning spaces of vLLM and SGLang, plus BLOCK_SIZE_K 16 and 32, 16-wide N tiles,
 #: a single stage (unpipelined: every operand staged once) and 1, 2, 16 or 32 warps (mma.sync where wgmma needs whole
-#: warpgroups and tcgen05 4 or 8 warps). Draws the model does not answer with a number (BLOCK_SIZE_K 16 for 8-bit dots, which Triton rejects; the
-#: refused corners) are skipped.
+#: warpgroups and tcgen05 4 or 8 warps). Draws the model does not answer with a number (BLOCK_SIZE_K 16 for 8-bit
+#: dots, which Triton rejects; the refused corners) are skipped.
 SAMPLE_SPACE = {"BLOCK_SIZE_M": (16, 32, 64, 128, 256), "BLOCK_SIZE_N": (16, 32, 64, 128, 256),
                 "BLOCK_SIZE_K": (16, 32, 64, 128, 256), "GROUP_SIZE_M": (1, 8, 16, 32, 64),
                 "num_warps": (1, 2, 4, 8, 16, 32),
