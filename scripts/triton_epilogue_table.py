@@ -4,7 +4,8 @@ After the K loop the pipeline buffers are dead, and the accumulator's ``convert_
 store's blocked layout) and the prologue's index conversions reuse offset 0. Their scratch (Triton's swizzled
 conversion, ``getNumScratchElemsSwizzledCvt`` in ``lib/Analysis/Allocation.cpp``) depends on the accumulator
 layout (target, M, N, warps) and is not derived here: it is compiled. For every (target, BLOCK_SIZE_M,
-BLOCK_SIZE_N, num_warps) and accumulator kind (mma.sync; wgmma on sm90 and tcgen05 on sm100 for M % 64 == 0)
+BLOCK_SIZE_N, num_warps 1-32) and accumulator kind (mma.sync; for M % 64 == 0 wgmma on sm90 at a multiple of 4
+warps and tcgen05 on sm100 at 4 or 8)
 and alignment (ALIGNMENTS below: aligned; misaligned pointers; aligned pointers with K % 16 != 0; one stage)
 this compiles the config with the smallest loop the model's domain allows (num_stages 2 or 1, BLOCK_SIZE_K 32,
 one-byte operands: int8, which every target has, and FP8 for tcgen05, which does not take int8) and records its
@@ -13,7 +14,7 @@ one-byte operands: int8, which every target has, and FP8 for tcgen05, which does
 
 Usage (one Triton release per run; the release is read from the installed Triton):
 
-    PYTHONPATH=/path/to/triton-X python scripts/triton_epilogue_table.py [--targets sm80,sm90,...]
+    PYTHONPATH=/path/to/triton-X python scripts/triton_epilogue_table.py [--targets sm80,sm90,...] [--warps 1,32]
 """
 
 from __future__ import annotations
@@ -30,12 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 from smem_tactics.cli import run_reporting_errors  # noqa: E402
 from smem_tactics.progress import ProgressBar  # noqa: E402
-from smem_tactics.triton.config import TritonConfig  # noqa: E402
+from smem_tactics.triton.config import WARPS, TritonConfig  # noqa: E402
 from smem_tactics.triton.model import (EPILOGUE_FILE, VERIFIED, epilogue_alignment, epilogue_key,  # noqa: E402
                                        epilogue_kind, mma_kind)
 
 BLOCKS = (16, 32, 64, 128, 256)
-WARPS = (4, 8)
 #: The specialization facts that key the table: 16-byte aligned pointers and K % 16 == 0; pointers 2 bytes off
 #: 16 (the C store's layout changes); aligned pointers with K % 16 != 0 (only the A/B strides lose divisibility,
 #: so the operands stage once while the store keeps its aligned layout).
@@ -72,6 +72,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(EPILOGUE_FILE), help="the JSON table to update")
     p.add_argument("--kinds", help="comma list of kinds to (re)measure (default: all of each target's)")
     p.add_argument("--alignments", help="comma list of " + ", ".join(ALIGNMENTS) + " (default: all)")
+    p.add_argument("--warps", help="comma list of num_warps to (re)measure (default: all, "
+                   + ", ".join(map(str, WARPS)) + ")")
     args = p.parse_args(argv)
     return run_reporting_errors(_run, args)
 
@@ -87,16 +89,19 @@ def _run(args) -> int:
     rel = table.setdefault(release, {})
     kinds = args.kinds.split(",") if args.kinds else None
     alignments = args.alignments.split(",") if args.alignments else None
+    warps = [int(w) for w in args.warps.split(",")] if args.warps else list(WARPS)
     for target in targets:  # re-measured whole (or what was asked): target -> kind -> alignment -> M x N _w warps
         for kind in KINDS.get(target, ("mma.sync",)):
             if kinds is None or kind in kinds:
                 for alignment in ALIGNMENTS:
                     if alignments is None or alignment in alignments:
-                        rel.get(target, {}).get(kind, {}).pop(alignment, None)
+                        entries = rel.get(target, {}).get(kind, {}).get(alignment, {})
+                        for key in [k for k in entries if int(k.rsplit("_w", 1)[1]) in warps]:
+                            del entries[key]
     jobs = [(target, kind, alignment, bm, bn, w) for target in targets for kind in KINDS.get(target, ("mma.sync",))
             if kinds is None or kind in kinds
             for alignment in ALIGNMENTS if alignments is None or alignment in alignments
-            for bm, bn, w in itertools.product(BLOCKS, BLOCKS, WARPS)
+            for bm, bn, w in itertools.product(BLOCKS, BLOCKS, warps)
             if _measured_kind(release, target, kind, alignment, bm, bn, w)]
     bar = ProgressBar(len(jobs), f"Triton {release} epilogue")
     start = time.monotonic()
@@ -107,7 +112,8 @@ def _run(args) -> int:
             compile_shared(cfg)
         bar.advance()
     table["_measured"] = table.get("_measured", {})
-    run = release + (f" {args.kinds}" if kinds else "") + (f" {args.alignments}" if alignments else "")
+    run = (release + (f" {args.kinds}" if kinds else "") + (f" {args.alignments}" if alignments else "")
+           + (f" warps {args.warps}" if args.warps else ""))
     table["_measured"][run] = f"{len(jobs)} compiles, {time.monotonic() - start:.0f} s, CPU, this script"
     path.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     print(f"wrote {path} ({release}: {len(jobs)} entries)")

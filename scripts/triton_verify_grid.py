@@ -3,7 +3,7 @@ the model's domain each (``smem-tactics verify --triton``'s sampler, specializat
 on the CPU by the installed Triton and compared byte for byte. One process for all cells (the CLI would import
 Triton once per cell). Writes one JSON line per config (``--out``) and prints the counts per cell.
 
-    PYTHONPATH=/path/to/triton-X:. python scripts/triton_verify_grid.py --per-cell 12 --seed 1 --out FILE
+    PYTHONPATH=/path/to/triton-X:. python scripts/triton_verify_grid.py --per-cell 12 --seed 1 --out FILE [--warps 2]
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def main(argv=None) -> int:
     p.add_argument("--per-cell", type=int, default=10)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", required=True)
+    p.add_argument("--warps", help="comma list of num_warps to draw from (default: the sampler's)")
+    p.add_argument("--targets", help="comma list of targets (default: the release's verified targets)")
     return run_reporting_errors(_run, p.parse_args(argv))
 
 
@@ -38,9 +40,11 @@ def _run(args) -> int:
 
     release = installed_release()
     facts = VERIFIED[release]
-    cells = [(v.value, t) for v in facts["variants"] for t in facts["targets"]]
+    targets = args.targets.split(",") if args.targets else facts["targets"]
+    warps = tuple(int(w) for w in args.warps.split(",")) if args.warps else None
+    cells = [(v.value, t) for v in facts["variants"] for t in targets]
     configs = [c for i, (d, t) in enumerate(cells)
-               for c in random_triton_configs(args.per_cell, args.seed * 1000 + i, release, [t], [d])]
+               for c in random_triton_configs(args.per_cell, args.seed * 1000 + i, release, [t], [d], warps)]
     counts: dict = collections.defaultdict(collections.Counter)
     bar = ProgressBar(len(configs), f"Triton {release} grid")
     with open(args.out, "w") as out:

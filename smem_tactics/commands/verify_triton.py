@@ -15,11 +15,13 @@ from ..errors import ConfigError, ProbeError, SmemTacticsError
 from ..progress import ProgressBar
 from ._common import table
 
-#: The random sample draws from the tuning spaces of vLLM and SGLang, plus BLOCK_SIZE_K 16 and 32, 16-wide N tiles
-#: and a single stage (unpipelined: every operand staged once). Draws the model does not answer with a number
-#: (BLOCK_SIZE_K 16 for 8-bit dots, which Triton rejects; the refused corners) are skipped.
+#: The random sample draws from the tuning spaces of vLLM and SGLang, plus BLOCK_SIZE_K 16 and 32, 16-wide N tiles,
+#: a single stage (unpipelined: every operand staged once) and 1, 2, 16 or 32 warps (mma.sync where wgmma needs whole
+#: warpgroups and tcgen05 4 or 8 warps). Draws the model does not answer with a number (BLOCK_SIZE_K 16 for 8-bit
+#: dots, which Triton rejects; the refused corners) are skipped.
 SAMPLE_SPACE = {"BLOCK_SIZE_M": (16, 32, 64, 128, 256), "BLOCK_SIZE_N": (16, 32, 64, 128, 256),
-                "BLOCK_SIZE_K": (16, 32, 64, 128, 256), "GROUP_SIZE_M": (1, 8, 16, 32, 64), "num_warps": (4, 8),
+                "BLOCK_SIZE_K": (16, 32, 64, 128, 256), "GROUP_SIZE_M": (1, 8, 16, 32, 64),
+                "num_warps": (1, 2, 4, 8, 16, 32),
                 "num_stages": (1, 2, 3, 4, 5, 6)}
 #: Shares of draws with misaligned pointers and with a K other than the oracle's 4096; the K values: multiples of
 #: 16 or not, dividing BLOCK_SIZE_K or not (the weight-only kernel's: whole quantization groups, K constexpr).
@@ -41,8 +43,9 @@ def add_arguments(p) -> None:
                    help="run the whole llir stage instead of stopping after shared-memory allocation")
 
 
-def random_triton_configs(n: int, seed: int, release: str, targets, dtypes) -> list:
-    """``n`` random configs of the model's domain (draws the model refuses are skipped; seeded)."""
+def random_triton_configs(n: int, seed: int, release: str, targets, dtypes, warps=None) -> list:
+    """``n`` random configs of the model's domain (draws the model refuses are skipped; seeded); ``warps``: the
+    num_warps to draw from (default: ``SAMPLE_SPACE``'s)."""
     from ..triton import TritonConfig, Variant, footprint
     from ..triton.config import GROUP_SIZES
 
@@ -50,7 +53,7 @@ def random_triton_configs(n: int, seed: int, release: str, targets, dtypes) -> l
     out, tries = [], 0
     while len(out) < n and tries < 50 * n:
         tries += 1
-        pick = {k: rnd.choice(v) for k, v in SAMPLE_SPACE.items()}
+        pick = {k: rnd.choice(v) for k, v in dict(SAMPLE_SPACE, **({"num_warps": warps} if warps else {})).items()}
         dtype = Variant(rnd.choice(dtypes))
         quant = dict(group_size=rnd.choice(GROUP_SIZES), zero_points=rnd.random() < 0.5) if dtype.weight_only else {}
         # the specialization facts: a misaligned pointer, or a K whose strides lose 16-divisibility

@@ -11,7 +11,8 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
   consumed straight from shared memory by ``warp_group_dot`` (wgmma) gets one more
   (``loadRequiresAdditionalBuffer``: "Allocate additional buffer required by the wgmma pipelining"), i.e.
   ``num_stages`` copies. Hopper uses wgmma when the tile's M is a multiple of 64 (one warpgroup covers 64 rows;
-  ``lib/Dialect/TritonGPU/Transforms/AccelerateMatmul.cpp``), mma.sync otherwise.
+  ``lib/Dialect/TritonGPU/Transforms/AccelerateMatmul.cpp``) and ``num_warps`` a multiple of 4 (whole
+  warpgroups), mma.sync otherwise.
 * **Block-scale conversion scratch** (``fp8_w8a8_block`` only). The per-K-step A and B scale vectors are loaded
   in a 1-D blocked layout and converted to the slice of the accumulator's layout inside the loop; a
   ``convert_layout`` that needs shared memory gets a scratch buffer live only at that op
@@ -28,7 +29,8 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
   the smallest loop of the domain (``scripts/triton_epilogue_table.py``). A config's shared memory is
   ``max(loop, E)``, exact either way, because its loop is never smaller than that minimal loop.
 
-* **Blackwell (sm100) tcgen05.** For M a multiple of 64 (not int8 x int8) the dot becomes ``tc_gen5_mma``: the
+* **Blackwell (sm100) tcgen05.** For M a multiple of 64 and 4 or 8 warps (not int8 x int8 under 3.6.0; compiled:
+  1, 2, 16 and 32 warps give mma.sync) the dot becomes ``tc_gen5_mma``: the
   operands get ``num_stages`` buffers (the MMA reads them asynchronously, like wgmma) and the loop allocates two
   8-byte MMA-completion mbarriers (compiled ttgir: ``local_alloc : memdesc<2x1xi64>``), 16 B. With 128x128 block
   scales the accumulator leaves tensor memory a row per thread each K step, and the scale vectors are converted
@@ -68,8 +70,9 @@ release behaviour is confirmed by compiling with each release's own compiler, ``
 
 **Domain.** Compiled against on every variant and target under both releases: BLOCK_SIZE_K 16 to 256 (16 only
 for 16-bit dots: an 8-bit dot with BLOCK_SIZE_K 16 is an ``UnsupportedConfigError`` with Triton's own message),
-4 or 8 warps, any ``num_stages >= 1``, aligned or not. Refused with a ``ConfigError`` naming the field rather than
-guessed: 1, 2, 16 or 32 warps (no epilogue measurements, and wgmma/tcgen05 need a 4-warp warpgroup), a weight-only
+every ``num_warps`` (1 to 32; the epilogue table is measured at each), any ``num_stages >= 1``, aligned or not.
+Refused with a ``ConfigError`` naming the field rather than guessed: one warp with a one-stage 16-divisible
+weight-only BLOCK_SIZE_K 32 (its A skips shared memory, leaving a loop under the measured epilogue's), a weight-only
 BLOCK_SIZE_K 16 (whether its raw int8 B is pipelined depends on the tile's warp layout), under 3.9.0 an
 unpipelined weight-only kernel on wgmma/tcgen05 (an fp32 layout conversion of the dequantized B with a
 tile-dependent scratch, multi-buffered on tcgen05), and an unpipelined wgmma/tcgen05 operand under 4 bytes per
@@ -118,15 +121,21 @@ class ReleaseFacts:
     #: int8_w8a16, M = 16, BK = 32, BN = 8 x warps: the pipelined int8 B is dequantized in the dot-operand layout
     #: with no staging buffer (3.6.0); 3.9.0 stages it like every other tile
     int8_dequant_in_operand_layout: bool
+    #: int8_w8a16 on wgmma/tcgen05 with a raw B tile under 4 bytes per thread (kept out of cp.async; BK x BN <
+    #: 128 x warps: BK 32 x BN 16 at 8 warps, BK x BN <= 1024 at 16): the fp32 dequantized B is converted between
+    #: two blocked layouts before its buffer (compiled ttgir: ``convert_layout ... tensor<32x16xf32, #blocked1> ->
+    #: #blocked``), a scratch of the whole fp32 tile, ``4 x BK x BN``; wgmma allocates the buffer after it (the
+    #: two share an offset), tcgen05 before the loop (they add up). 3.9.0; 3.6.0 converts nothing.
+    weight_only_small_b_fp32_convert: bool
 
 
 RELEASE_FACTS = {
     "3.6.0": ReleaseFacts(fp8_upcast_cc=(90, 100, 121), int8_tcgen05=False, tcgen05_block_scale="rule",
                           weight_only_unaligned_async_mma=True, int4_tcgen05_square_scratch=False,
-                          int8_dequant_in_operand_layout=True),
+                          int8_dequant_in_operand_layout=True, weight_only_small_b_fp32_convert=False),
     "3.9.0": ReleaseFacts(fp8_upcast_cc=(90, 100), int8_tcgen05=True, tcgen05_block_scale="measured",
                           weight_only_unaligned_async_mma=False, int4_tcgen05_square_scratch=True,
-                          int8_dequant_in_operand_layout=False),
+                          int8_dequant_in_operand_layout=False, weight_only_small_b_fp32_convert=True),
 }
 
 _ALL_VARIANTS = tuple(Variant)
@@ -137,11 +146,22 @@ VERIFIED = {
     "3.9.0": {"variants": _ALL_VARIANTS, "targets": _ALL_TARGETS},
 }
 
+#: At one warp the B-scale vector of ``fp8_w8a8_block`` is converted through at most this many fp32 elements of
+#: scratch (``_scale_scratch``).
+ONE_WARP_B_SCALE_ELEMENTS = 128
+
 #: Compute-type bytes of the weight-only kernel's dequantized B tile (bf16/f16 ``compute_type``).
 DEQUANT_BYTES = 2
+#: The dequantized B before its cast to the compute type (``(b - zp) * scale`` in fp32).
+FP32_BYTES = 4
 #: tcgen05 (sm100 ``tc_gen5_mma``) loops: an MMA-completion mbarrier, 8 bytes, one per operand copy in flight
 #: (``tcgen05_copies``: two from two stages on, one at a single stage).
 TCGEN05_BARRIER_BYTES = 8
+
+#: wgmma is issued per warpgroup of 4 warps: sm90 takes it only when ``num_warps`` is a multiple of 4.
+WARPGROUP_WARPS = 4
+#: sm100 takes tcgen05 only at these warp counts (compiled: 1, 2, 16 and 32 warps give mma.sync, both releases).
+TCGEN05_WARPS = (4, 8)
 
 #: FP8 (e4m3) dots need sm89 or newer (Triton: "type fp8e4nv not supported in this architecture").
 FP8_MIN_CC = 89
@@ -176,11 +196,15 @@ def mma_kind(cfg: TritonConfig) -> str:
     Hopper and Blackwell take their warpgroup/tensor-memory MMA when the tile's M is a multiple of 64 (one
     warpgroup covers 64 rows; ``AccelerateMatmul.cpp``); Blackwell's ``tc_gen5_mma`` has no int8 x int8 here, so
     ``int8_w8a8`` stays on mma.sync on sm100 (compiled: its loop keeps ``num_stages - 1`` buffers and no barrier).
+    wgmma needs whole warpgroups (``num_warps`` a multiple of 4: 4, 8, 16 and 32 take it) and tcgen05 4 or 8 warps;
+    other warp counts run mma.sync (compiled ttgir, both releases: ``nvidia_mma`` ``versionMajor = 2`` at 1 and 2
+    warps on sm90, at 1, 2, 16 and 32 warps on sm100).
     """
     if cfg.block_m % 64 == 0:
-        if cfg.cc == 90:
+        if cfg.cc == 90 and cfg.num_warps % WARPGROUP_WARPS == 0:
             return "wgmma"
-        if cfg.cc == 100 and (cfg.dtype is not Variant.INT8_W8A8 or RELEASE_FACTS[cfg.triton].int8_tcgen05):
+        if (cfg.cc == 100 and cfg.num_warps in TCGEN05_WARPS
+                and (cfg.dtype is not Variant.INT8_W8A8 or RELEASE_FACTS[cfg.triton].int8_tcgen05)):
             return "tcgen05"
     return "mma.sync"
 
@@ -207,8 +231,11 @@ def _check_domain(cfg: TritonConfig) -> None:
     if cfg.dtype is Variant.FP8_W8A8_BLOCK and cfg.block_k > BLOCK_SCALE_K:
         raise ConfigError("BLOCK_SIZE_K", cfg.block_k, f"at most {BLOCK_SCALE_K} with 128x128 block scales",
                           "vLLM and SGLang cap BLOCK_SIZE_K at the scale block before compiling")
-    if cfg.num_warps not in (4, 8):
-        raise ConfigError("num_warps", cfg.num_warps, "4, 8", "outside the compiled-against domain")
+    if (cfg.dtype.weight_only and cfg.num_warps == 1 and cfg.num_stages == 1 and cfg.block_k == 32
+            and cfg.specialized_aligned):
+        raise ConfigError("num_warps", 1, f"2 or more for {cfg.dtype.value} at one stage with BLOCK_SIZE_K 32",
+                          "its 32-deep A reaches the dot without shared memory at one warp (compiled), leaving a "
+                          "loop smaller than the measured epilogue's: not yet modelled")
     if cfg.dtype.weight_only and cfg.k is not None and cfg.k % cfg.group_size:
         raise ConfigError("K", cfg.k, f"a multiple of group_size ({cfg.group_size})",
                           "the weight-only kernel's scales cover whole quantization groups")
@@ -340,6 +367,11 @@ def _operand_parts(cfg: TritonConfig, mma: str) -> List[Tuple[str, int]]:
                           and RELEASE_FACTS[cfg.triton].int8_dequant_in_operand_layout)
         b_parts = [("B", b_copies * b_raw),
                    ("B_dequant", 0 if direct_operand else cfg.block_k * cfg.block_n * DEQUANT_BYTES)]
+        if (b_raw and not b_copies and mma != "mma.sync"
+                and RELEASE_FACTS[cfg.triton].weight_only_small_b_fp32_convert):
+            convert = cfg.block_k * cfg.block_n * FP32_BYTES
+            # wgmma: the scratch and the dequantized buffer share an offset, so only the excess counts
+            b_parts.append(("B_fp32_convert", convert - b_parts[1][1] if mma == "wgmma" else convert))
     else:
         b_tile = cfg.block_k * cfg.block_n * cfg.dtype.a_bytes
         # LowerLoops.cpp: "Do not create async loads for small loads (cp.async requires at least 4 bytes)": a
@@ -406,7 +438,10 @@ def _scale_scratch(cfg: TritonConfig, mma: str) -> int:
         # every thread) is always converted, the A-scale vector only when a thread holds more than one row;
         # both scratches count, unrounded (compiled, sm100, Triton 3.6.0: 4 * BN + 4 * BM when BM > 32 * num_warps)
         return SCALE_BYTES * cfg.block_n + (SCALE_BYTES * cfg.block_m if cfg.block_m > threads else 0)
-    converted = [n for n in (cfg.block_m, cfg.block_n) if n >= threads]
+    # one warp: the B-scale vector's conversion takes at most 128 elements of scratch (compiled, every BM x BN at
+    # one warp on sm89/sm90, both releases: BN 256 needs 512 B, like BN 128; A's vector is not capped)
+    b_scales = min(cfg.block_n, ONE_WARP_B_SCALE_ELEMENTS) if cfg.num_warps == 1 else cfg.block_n
+    converted = [n for n in (cfg.block_m, b_scales) if n >= threads]
     scratch = max(converted) * SCALE_BYTES if converted else 0
     return -(-scratch // SCRATCH_ALIGN) * SCRATCH_ALIGN
 
